@@ -1,0 +1,453 @@
+"""Tests for leokit.sdc (disclosure control).  Small hand-made frames with known answers."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leokit import sdc
+from leokit.sdc import SDCInputError, SDCRules, check_table, safe_share, safe_table
+
+SUPP = "c"
+
+
+def groups(sizes: dict[str, int], value: float | None = None) -> pd.DataFrame:
+    """One row per unit: group label g, person id pid, optional constant value."""
+    g = np.repeat(list(sizes), list(sizes.values()))
+    df = pd.DataFrame({"g": g, "pid": np.arange(len(g))})
+    if value is not None:
+        df["earn"] = float(value)
+    return df
+
+
+def row(result: sdc.SDCResult, **keys) -> pd.Series:
+    t = result.table
+    mask = np.ones(len(t), dtype=bool)
+    for k, v in keys.items():
+        mask &= (t[k].astype(object) == v).to_numpy()
+    assert mask.sum() == 1, f"expected one row for {keys}, got {mask.sum()}"
+    return t.loc[mask].iloc[0]
+
+
+# --------------------------------------------------------------------------- threshold
+def test_threshold_9_suppressed_10_shown():
+    res = safe_table(groups({"A": 9, "B": 10}), "g")
+    assert row(res, g="A")["n"] == SUPP
+    assert row(res, g="B")["n"] == 10
+    assert res.n_suppressed == 1 and not res.ok
+    rep = res.report
+    hit = rep[(rep["rule"] == "threshold") & (rep["cell"] == "g=A")]
+    assert len(hit) == 1 and "n=9" in hit["detail"].iloc[0]
+    assert "1 of 2 cells suppressed (1 threshold)" in res.summary
+    assert "counts rounded to 5" in repr(res)
+    assert "<table" in res._repr_html_()
+
+
+def test_threshold_is_configurable():
+    res = safe_table(groups({"A": 9, "B": 10}), "g", rules=SDCRules(threshold=5))
+    assert row(res, g="A")["n"] == 10  # 9 rounds to 10
+    assert res.ok
+
+
+def test_threshold_applies_to_magnitude_stats_too():
+    res = safe_table(groups({"A": 9, "B": 10}, value=20000), "g", "earn", "mean", money=True)
+    a, b = row(res, g="A"), row(res, g="B")
+    assert a["mean"] == SUPP and a["n"] == SUPP
+    assert b["mean"] == 20000 and b["n"] == 10
+
+
+# --------------------------------------------------------------------------- dominance / p-ratio
+def dominated_frame() -> pd.DataFrame:
+    # cell D: one unit earns 95% of the total; cell E: ten equal earners
+    d = [9500.0] + [500.0 / 9] * 9
+    e = [1000.0] * 10
+    return pd.DataFrame({"g": ["D"] * 10 + ["E"] * 10, "earn": d + e, "pid": np.arange(20)})
+
+
+@pytest.mark.parametrize("stat", ["sum", "mean", "median"])
+def test_dominated_cell_suppressed(stat):
+    res = safe_table(dominated_frame(), "g", "earn", stat, money=True)
+    d, e = row(res, g="D"), row(res, g="E")
+    assert d[stat] == SUPP
+    assert d["n"] == 10  # the count itself is safe
+    assert e[stat] != SUPP
+    rep = res.report
+    assert ((rep["cell"] == "g=D") & (rep["rule"] == "dominance")).sum() == 1
+    assert not ((rep["cell"] == "g=E") & (rep["rule"].isin(["dominance", "p-ratio"]))).any()
+    assert res.n_suppressed == 1
+
+
+def test_dominance_not_applied_to_counts():
+    res = safe_table(dominated_frame(), "g", "earn", "count")
+    assert res.ok and row(res, g="D")["n"] == 10
+
+
+def test_dominance_uses_absolute_values():
+    # a large negative contribution dominates as much as a positive one
+    df = pd.DataFrame({"g": ["N"] * 10, "earn": [-9500.0] + [50.0] * 9})
+    res = safe_table(df, "g", "earn", "sum", money=True)
+    assert row(res, g="N")["sum"] == SUPP
+    assert ((res.report["cell"] == "g=N") & (res.report["rule"] == "dominance")).sum() == 1
+
+
+def pratio_frame() -> pd.DataFrame:
+    # P: top1 = top2 = 1000, eight others of 10: rest 80 < 10% of 1000 -> fails p-ratio
+    # Q: top1 = top2 = 1000, eight others of 20: rest 160 >= 100 -> passes
+    p = [1000.0, 1000.0] + [10.0] * 8
+    q = [1000.0, 1000.0] + [20.0] * 8
+    return pd.DataFrame({"g": ["P"] * 10 + ["Q"] * 10, "earn": p + q})
+
+
+def test_pratio_rule_alone():
+    # relax dominance so that only the p-ratio rule can bite (top-2 shares: 96% and 93%)
+    rules = SDCRules(nk_k=0.99)
+    res = safe_table(pratio_frame(), "g", "earn", "sum", rules=rules, money=True)
+    assert row(res, g="P")["sum"] == SUPP
+    assert row(res, g="Q")["sum"] == 2200
+    rep = res.report
+    assert ((rep["cell"] == "g=P") & (rep["rule"] == "p-ratio")).sum() == 1
+    assert not (rep["rule"] == "dominance").any()
+    # with p = 0 the rule is off and nothing is suppressed
+    off = safe_table(pratio_frame(), "g", "earn", "sum", rules=SDCRules(nk_k=0.99, pratio_p=0.0))
+    assert off.ok
+
+
+def test_pratio_failure_implies_default_dominance_failure():
+    res = safe_table(pratio_frame(), "g", "earn", "sum")
+    rules_hit = set(res.report.loc[res.report["cell"] == "g=P", "rule"])
+    assert {"dominance", "p-ratio"} <= rules_hit
+
+
+# --------------------------------------------------------------------------- rounding
+def test_counts_rounded_to_5():
+    res = safe_table(groups({"A": 12, "B": 13, "C": 17, "D": 18, "E": 22}), "g")
+    assert res.table["n"].tolist() == [10, 15, 15, 20, 20]
+    no_round = safe_table(groups({"A": 12, "B": 13}), "g", round_counts=1)
+    assert no_round.table["n"].tolist() == [12, 13]
+    assert (res.report["rule"] == "rounding").any()
+
+
+def test_money_rounded_to_100():
+    df = pd.concat([groups({"A": 10}, value=23450.0), groups({"B": 10}, value=23449.99)])
+    res = safe_table(df, "g", "earn", "mean", money=True)
+    assert row(res, g="A")["mean"] == 23500
+    assert row(res, g="B")["mean"] == 23400
+    dec = safe_table(df, "g", "earn", "mean", decimals=1)
+    assert row(dec, g="B")["mean"] == pytest.approx(23450.0)
+
+
+def test_round_to_is_half_away_from_zero():
+    assert sdc.round_to([12.5, 7.4, -2.5], 5).tolist() == [15.0, 5.0, -5.0]
+    assert sdc.round_to([0.25, 33.333], decimals=1).tolist() == [0.3, 33.3]
+
+
+# --------------------------------------------------------------------------- zeros
+def test_empty_categorical_level_is_a_disclosive_zero():
+    df = groups({"A": 10, "B": 15})
+    df["g"] = pd.Categorical(df["g"], categories=["A", "B", "Z"])
+    res = safe_table(df, "g")
+    assert res.table["g"].tolist() == ["A", "B", "Z"]
+    assert row(res, g="Z")["n"] == SUPP
+    rep = res.report
+    assert ((rep["cell"] == "g=Z") & (rep["rule"] == "zero") & (rep["action"] == "suppressed")).sum() == 1
+    # declared structural zero: shown as 0 and reported as structural
+    res2 = safe_table(df, "g", structural_zeros=["Z"])
+    assert row(res2, g="Z")["n"] == 0
+    assert res2.ok
+    assert ((res2.report["cell"] == "g=Z") & (res2.report["rule"] == "structural zero")).sum() == 1
+    # structural zero on a mean: not applicable ("z")
+    df["earn"] = 1000.0
+    res3 = safe_table(df, "g", "earn", "mean", structural_zeros=["Z"])
+    assert row(res3, g="Z")["mean"] == "z"
+
+
+def test_zero_count_in_check_table():
+    agg = pd.DataFrame({"region": ["N", "S", "E"], "n": [40, 0, 25]})
+    res = check_table(agg, count_col="n")
+    assert res.table["n"].tolist() == [40, SUPP, 25]
+    assert ((res.report["cell"] == "region=S") & (res.report["rule"] == "zero")).any()
+    res2 = check_table(agg, count_col="n", structural_zeros=["S"])
+    assert res2.table["n"].tolist() == [40, 0, 25]
+    res3 = check_table(agg, count_col="n", rules=SDCRules(zeros_are_disclosive=False))
+    assert res3.table["n"].tolist() == [40, 0, 25]
+
+
+def test_structural_zero_must_really_be_zero():
+    with pytest.raises(SDCInputError, match="structural zero"):
+        safe_table(groups({"A": 10, "B": 15}), "g", structural_zeros=["A"])
+
+
+# --------------------------------------------------------------------------- secondary suppression
+def test_secondary_suppression_one_way_margins():
+    df = groups({"A": 5, "B": 20, "C": 30, "D": 40})
+    plain = safe_table(df, "g")
+    assert plain.table["n"].tolist() == [SUPP, 20, 30, 40]
+    assert ((plain.report["rule"] == "secondary") & (plain.report["action"] == "not applied")).any()
+    assert "no totals shown" in plain.summary
+    res = safe_table(df, "g", margins=True)
+    assert res.table["g"].tolist() == ["A", "B", "C", "D", "All"]
+    # A (5) could be recovered as 95 - 20 - 30 - 40: the next-smallest cell B is suppressed too
+    assert res.table["n"].tolist() == [SUPP, SUPP, 30, 40, 95]
+    rep = res.report
+    assert ((rep["cell"] == "g=B") & (rep["rule"] == "secondary") & (rep["action"] == "suppressed")).sum() == 1
+    assert "1 secondary" in res.summary
+
+
+def _no_line_recoverable(t: pd.DataFrame, keys: list[str], col: str, all_name: str = "All") -> bool:
+    """For every line with a published total, the number of suppressed members is 0 or >= 2."""
+    for d, k in enumerate(keys):
+        others = [x for x in keys if x != k]
+        for _, line in t.groupby(others, sort=False):
+            total = line[line[k] == all_name]
+            members = line[line[k] != all_name]
+            if len(total) and total[col].iloc[0] != SUPP and (members[col] == SUPP).sum() == 1:
+                return False
+    return True
+
+
+def test_secondary_suppression_two_way_margins():
+    counts = {("r1", "a"): 5, ("r1", "b"): 40, ("r1", "c"): 45,
+              ("r2", "a"): 30, ("r2", "b"): 50, ("r2", "c"): 55,
+              ("r3", "a"): 20, ("r3", "b"): 60, ("r3", "c"): 65}
+    rows = [(r, c) for (r, c), k in counts.items() for _ in range(k)]
+    df = pd.DataFrame(rows, columns=["row", "col"])
+    res = safe_table(df, ["row", "col"], margins=True)
+    t = res.table
+    assert len(t) == 16  # (3 + 1) x (3 + 1)
+    assert row(res, row="r1", col="a")["n"] == SUPP
+    assert row(res, row="All", col="All")["n"] == 370
+    wide = res.pivot(index="row", columns="col", values="n")
+    assert list(wide.index) == ["r1", "r2", "r3", "All"] and list(wide.columns) == ["a", "b", "c", "All"]
+    assert res.n_suppressed >= 4  # the primary cell plus complements in its row and column
+    assert _no_line_recoverable(t, ["row", "col"], "n")
+    # without secondary suppression the check above would fail
+    naive = t.copy()
+    naive["n"] = [SUPP if (r == "r1" and c == "a") else 1 for r, c in zip(t["row"], t["col"])]
+    assert not _no_line_recoverable(naive, ["row", "col"], "n")
+
+
+def test_secondary_suppression_of_magnitudes():
+    # mean suppressed by dominance in one cell; with the total shown another cell's mean must go too
+    df = pd.concat([dominated_frame(),
+                    pd.DataFrame({"g": ["F"] * 12, "earn": [2000.0] * 12, "pid": np.arange(20, 32)})])
+    res = safe_table(df, "g", "earn", "sum", margins=True, money=True)
+    t = res.table
+    assert row(res, g="D")["sum"] == SUPP
+    assert (t["sum"] == SUPP).sum() == 2
+    assert row(res, g="All")["sum"] != SUPP
+    assert (t["n"] != SUPP).all()  # counts are not disclosive here
+
+
+def test_check_table_secondary_with_totals():
+    agg = pd.DataFrame({"g": ["A", "B", "C", "All"], "n": [4, 25, 30, 59]})
+    res = check_table(agg, "n", margins_name="All")
+    assert res.table["n"].tolist() == [SUPP, SUPP, 30, 60]
+
+
+# --------------------------------------------------------------------------- check_table magnitudes
+def test_check_table_dominance_from_contributions():
+    agg = pd.DataFrame({"g": ["A", "B"], "n": [20, 20], "mean_pay": [25123.0, 30010.0],
+                        "tot": [502460.0, 600200.0], "top1": [460000.0, 40000.0], "top2": [10000.0, 39000.0]})
+    res = check_table(agg, "n", money_cols="mean_pay", total_col="tot", top1_col="top1", top2_col="top2")
+    assert res.table["mean_pay"].tolist() == [SUPP, 30000]
+    assert list(res.table.columns) == ["g", "n", "mean_pay"]
+    no_contrib = check_table(agg[["g", "n", "mean_pay"]], "n", money_cols="mean_pay")
+    assert ((no_contrib.report["rule"] == "dominance") & (no_contrib.report["action"] == "not checked")).any()
+
+
+# --------------------------------------------------------------------------- units
+def test_unit_counts_distinct_persons():
+    # 12 rows but only 5 persons in A: rows pass, persons do not
+    df = pd.DataFrame({"g": ["A"] * 12 + ["B"] * 10, "pid": [1, 2, 3, 4, 5] * 2 + [1, 2] + list(range(10, 20))})
+    assert row(safe_table(df, "g"), g="A")["n"] == 10
+    res = safe_table(df, "g", unit="pid")
+    assert row(res, g="A")["n"] == SUPP
+    assert row(res, g="B")["n"] == 10
+
+
+def test_unit_contributions_summed_before_dominance():
+    # person 1 has ten rows of 100 (1000 in all); nine others earn 10 each
+    df = pd.DataFrame({"g": "A", "pid": [1] * 10 + list(range(2, 11)),
+                       "earn": [100.0] * 10 + [10.0] * 9})
+    by_row = safe_table(df, "g", "earn", "sum", rules=SDCRules(threshold=10))
+    assert by_row.ok  # rows: top two rows are 200 of 1090
+    by_unit = safe_table(df, "g", "earn", "sum", unit="pid", rules=SDCRules(threshold=9))
+    assert by_unit.table["sum"].iloc[0] == SUPP  # persons: top two are 1010 of 1090
+
+
+# --------------------------------------------------------------------------- shares
+def test_safe_share_numerator_and_complement():
+    df = pd.DataFrame({
+        "g": ["A"] * 40 + ["B"] * 40 + ["C"] * 40 + ["D"] * 5,
+        "y": [1] * 20 + [0] * 20 + [1] * 5 + [0] * 35 + [1] * 40 + [1, 0, 0, 0, 0],
+    })
+    res = safe_share(df, "g", "y")
+    a, b, c, d = (row(res, g=x) for x in "ABCD")
+    assert a["pct"] == 50.0 and a["n_outcome"] == 20 and a["n"] == 40
+    assert b["pct"] == SUPP and b["n_outcome"] == SUPP and b["n"] == 40  # numerator 5 < 10
+    assert c["pct"] == SUPP and c["n"] == 40  # 100%: complement is zero
+    assert d["pct"] == SUPP and d["n"] == SUPP
+    rules = set(res.report["rule"])
+    assert {"numerator threshold", "complement threshold", "threshold"} <= rules
+    third = safe_share(pd.DataFrame({"g": "A", "y": [True] * 10 + [False] * 20}), "g", "y")
+    assert third.table["pct"].iloc[0] == 33.3
+
+
+# --------------------------------------------------------------------------- figures
+def test_safe_binned_drops_small_bins():
+    x = np.r_[np.linspace(0, 9.9, 50), [15.0] * 3]
+    df = pd.DataFrame({"x": x, "y": np.arange(len(x), dtype=float) % 7})
+    res = sdc.safe_binned(df, "x", "y", bins=[0, 5, 10, 20])
+    assert res.kind == "figure"
+    assert res.table["bin"].tolist() == ["[0, 5)", "[5, 10)"]
+    assert res.table["n"].tolist() == [25, 25]
+    assert pd.api.types.is_float_dtype(res.table["y"])
+    assert res.n_suppressed == 1
+    assert (res.report["action"] == "bins dropped").any()
+    q = sdc.safe_binned(df, "x", "y", bins=4)
+    assert q.table["bin"].tolist() == ["Q1", "Q2", "Q3", "Q4"]
+    big = pd.DataFrame({"x": np.arange(240.0), "y": np.arange(240.0)})
+    q12 = sdc.safe_binned(big, "x", "y", bins=12)
+    assert q12.table["bin"].tolist() == [f"Q{i}" for i in range(1, 13)]  # natural, not lexical, order
+    assert q12.table["x"].is_monotonic_increasing and q12.table["x"].iloc[0] == 9.5
+
+
+def test_safe_histogram_needs_explicit_edges():
+    df = pd.DataFrame({"x": np.r_[np.full(12, 1.0), np.full(30, 3.0), np.full(4, 5.0)]})
+    with pytest.raises(SDCInputError, match="minimum and maximum"):
+        sdc.safe_histogram(df, "x", bins=3)
+    res = sdc.safe_histogram(df, "x", bins=3, range=(0, 6))
+    assert res.table["bin"].tolist() == ["[0, 2)", "[2, 4)"]
+    assert res.table["n"].tolist() == [10, 30]
+    assert res.table["left"].tolist() == [0.0, 2.0]
+
+
+# --------------------------------------------------------------------------- models
+def _ols(n: int, k: int, seed: int = 0):
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(seed)
+    X = sm.add_constant(rng.normal(size=(n, k - 1)))
+    y = X @ np.arange(k) + rng.normal(size=n)
+    return sm.OLS(y, X).fit()
+
+
+def test_model_dof_check():
+    small = sdc.check_model(_ols(12, 5))
+    assert not small.ok and small.dof == 7
+    assert ((small.report["rule"] == "dof") & (small.report["action"] == "fail")).any()
+    with pytest.raises(sdc.DisclosureError):
+        sdc.safe_coef_table(_ols(12, 5))
+    marked = sdc.safe_coef_table(_ols(12, 5), on_fail="mark")
+    assert (marked["coef"] == SUPP).all()
+    big = sdc.check_model(_ols(200, 5))
+    assert big.ok and big.dof == 195
+    tab = big.coef_table(decimals=2)
+    assert list(tab.columns) == ["term", "coef", "se"]
+    assert tab["coef"].tolist() == pytest.approx(np.round(_ols(200, 5).params, 2).tolist())
+
+
+def test_small_cell_behind_a_dummy():
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(3)
+    n = 200
+    df = pd.DataFrame({"x": rng.normal(size=n), "d": (np.arange(n) < 6).astype(int),
+                       "region": np.where(np.arange(n) % 50 < 2, "West", np.where(np.arange(n) % 2, "N", "S"))})
+    df["y"] = df["x"] + rng.normal(size=n)
+    fit = smf.ols("y ~ x + d + C(region)", data=df).fit()
+    chk = sdc.check_model(fit, data=df, categorical="region")
+    assert not chk.ok
+    assert "d" in chk.flagged_terms and "C(region)[T.West]" in chk.flagged_terms
+    assert "x" not in chk.flagged_terms
+    tab = sdc.safe_coef_table(fit, on_fail="mark")
+    shown = dict(zip(tab["term"], tab["coef"]))
+    assert shown["d"] == SUPP and shown["C(region)[T.West]"] == SUPP and shown["x"] != SUPP
+    ok = sdc.check_model(smf.ols("y ~ x", data=df).fit())
+    assert ok.ok
+
+
+def test_pyfixest_fixed_effect_levels():
+    pf = pytest.importorskip("pyfixest")
+    rng = np.random.default_rng(4)
+    n = 120
+    df = pd.DataFrame({"x": rng.normal(size=n), "firm": np.r_[np.repeat([1, 2, 3], 38), [4] * 6]})
+    df["y"] = df["x"] + rng.normal(size=n)
+    with warnings.catch_warnings():  # pyfixest itself uses APIs that pandas 3.1 deprecates
+        warnings.simplefilter("ignore")
+        fit = pf.feols("y ~ x | firm", data=df)
+        fit2 = pf.feols("y ~ x | firm", data=df.assign(firm=np.repeat([1, 2, 3], 40)))
+    chk = sdc.check_model(fit)
+    assert chk.dof == n - 1 - 4
+    assert not chk.ok
+    assert ((chk.report["cell"] == "firm=4") & (chk.report["action"] == "fail")).any()
+    with pytest.raises(sdc.DisclosureError):
+        sdc.safe_coef_table(fit)
+    assert sdc.check_model(fit2).ok
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("stat", ["min", "max", "MAX"])
+def test_min_max_refused(stat):
+    with pytest.raises(SDCInputError, match="not releasable"):
+        safe_table(groups({"A": 10}, value=1.0), "g", "earn", stat)
+    with pytest.raises(ValueError):
+        safe_table(groups({"A": 10}, value=1.0), "g", "earn", stat)
+
+
+def test_bad_input_names_the_column():
+    df = groups({"A": 10}, value=1.0).assign(txt="x")
+    with pytest.raises(ValueError, match="'region'"):
+        safe_table(df, "region")
+    with pytest.raises(SDCInputError, match="'pay'"):
+        safe_table(df, "g", "pay", "mean")
+    with pytest.raises(SDCInputError, match="'txt'.*numeric"):
+        safe_table(df, "g", "txt", "mean")
+    with pytest.raises(SDCInputError, match="'person'"):
+        safe_table(df, "g", unit="person")
+    with pytest.raises(SDCInputError, match="unknown stat 'mode'"):
+        safe_table(df, "g", "earn", "mode")
+    with pytest.raises(SDCInputError, match="needs a numeric `value`"):
+        safe_table(df, "g", stat="mean")
+    with pytest.raises(SDCInputError, match="'cnt'"):
+        check_table(pd.DataFrame({"g": ["A"], "n": [10]}), count_col="cnt")
+    with pytest.raises(SDCInputError, match="'txt'"):
+        safe_share(df, "g", "txt")
+    with pytest.raises(SDCInputError):
+        sdc.check_model(object())
+
+
+# --------------------------------------------------------------------------- determinism, dtypes
+def test_deterministic_and_order_independent():
+    rng = np.random.default_rng(7)
+    n = 400
+    df = pd.DataFrame({"r": rng.choice(list("ABCDE"), n, p=[.3, .3, .3, .08, .02]),
+                       "s": rng.choice(["F", "M"], n), "pid": rng.integers(0, 300, n),
+                       "earn": rng.lognormal(10, 1, n)})
+    a = safe_table(df, ["r", "s"], "earn", "mean", unit="pid", money=True, margins=True)
+    b = safe_table(df.sample(frac=1.0, random_state=1), ["r", "s"], "earn", "mean", unit="pid",
+                   money=True, margins=True)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.report, b.report)
+    assert a.summary == b.summary
+
+
+def test_numeric_view_and_categorical_key_dtype():
+    df = groups({"A": 9, "B": 10, "C": 20})
+    df["g"] = pd.Categorical(df["g"], categories=["C", "B", "A"], ordered=True)
+    res = safe_table(df, "g")
+    assert isinstance(res.table["g"].dtype, pd.CategoricalDtype)
+    assert res.table["g"].astype(str).tolist() == ["C", "B", "A"]  # category order kept
+    num = res.numeric()
+    assert pd.api.types.is_float_dtype(num["n"]) and num["n"].isna().sum() == 1
+    assert len(res.numeric(drop=True)) == 2
+
+
+def test_rules_are_frozen_and_validated():
+    with pytest.raises(Exception):
+        sdc.DEFAULT_RULES.threshold = 5  # type: ignore[misc]
+    with pytest.raises(SDCInputError):
+        SDCRules(nk_k=1.5)
