@@ -1,0 +1,284 @@
+"""Errors and row-accounting reports shared by the loader, the linkage and the context helpers.
+
+Errors
+------
+:class:`SchemaError` (a ``ValueError``) is raised whenever a table does not match its declared
+schema (``leokit.schema``). It collects *all* problems of a table in one error: ``err.problems``
+is a list of :class:`Problem` (table, column, expected, found) and the message has one line per
+problem, each naming the table and the column, e.g.::
+
+    table 'leo_earnings', column 'TaxYear': expected values in [200304, 202021], found 3 rows out of range (e.g. 199900)
+
+:class:`TableNotFoundError` (a ``SchemaError`` and a ``LookupError``) is raised for a table name
+with no declared schema or no data file; its message lists near matches.
+
+:class:`LinkError` (a ``ValueError``) is raised by the linkage helpers, and its subclass
+:class:`CardinalityError` when a join does not have the cardinality the caller stated.
+
+Reports - the one pattern used across the package
+-------------------------------------------------
+Every helper that can drop, duplicate or add rows (``stack_census``, ``dedup_census``,
+``dedup_ks4``, ``stack_ks4``, ``person_lookup``, ``link``, ``add_ae_id``, ``add_area``,
+``add_employer_context`` ...) **returns the frame**; called with ``report=True`` it returns the
+pair ``(frame, report)`` instead. The report is also written to the ``"leokit"`` logger at level
+INFO, so ``logging.basicConfig(level=logging.INFO)`` shows every report without asking for it.
+
+* :class:`DropReport` - rows in, rows out and the number of rows dropped for each reason
+  (identity: ``rows_in == rows_out + sum(dropped.values())`` unless ``rows_added`` says otherwise).
+* :class:`MatchReport` - one join: rows on each side, matched / unmatched rows, rows dropped and
+  why, duplicates created (identities checked by :meth:`MatchReport.check`).
+* :class:`ChainReport` - several reports of a multi-step helper, in order.
+
+All reports print as a short human-readable summary and have ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "Problem",
+    "SchemaError",
+    "TableNotFoundError",
+    "LinkError",
+    "CardinalityError",
+    "Report",
+    "DropReport",
+    "MatchReport",
+    "ChainReport",
+    "log_report",
+]
+
+logger = logging.getLogger("leokit")
+
+
+# ----------------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """One schema violation: which table and column, what was expected, what was found."""
+
+    table: str
+    column: str | None
+    expected: str
+    found: str
+    check: str = ""  # missing | extra | kind | null | values | range | key | duplicate-name | read
+
+    def __str__(self) -> str:
+        where = f"table {self.table!r}" + (f", column {self.column!r}" if self.column is not None else "")
+        return f"{where}: expected {self.expected}, found {self.found}"
+
+
+class SchemaError(ValueError):
+    """A table does not match its declared schema. ``.table``, ``.problems`` (list of Problem).
+
+    ``SchemaError(table, problems)`` with a list of :class:`Problem` (or one string); a single
+    argument, ``SchemaError("message")``, is a plain message with no table (as subclasses such as
+    ``leokit.derive``'s ``DerivationError`` use it).
+    """
+
+    def __init__(self, table: str, problems: list[Problem] | str | None = None):
+        if problems is None:
+            self.table = None
+            self.problems = []
+            ValueError.__init__(self, table)
+            return
+        self.table = table
+        if isinstance(problems, str):
+            problems = [Problem(table, None, "a valid table", problems, "other")]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._message())
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def _message(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"table {self.table!r}: {len(self.problems)} schema problems:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns named in the problems (in order, without repeats)."""
+        out: list[str] = []
+        for p in self.problems:
+            if p.column is not None and p.column not in out:
+                out.append(p.column)
+        return out
+
+
+class TableNotFoundError(SchemaError, LookupError):
+    """No declared schema, or no data file, for a table name. The message lists near matches."""
+
+    def __init__(self, table: str, message: str):
+        self.table = table
+        self.problems = []
+        ValueError.__init__(self, message)
+
+
+class LinkError(ValueError):
+    """A linkage step cannot be done as asked (missing key column, incompatible key types ...)."""
+
+
+class CardinalityError(LinkError):
+    """A join does not have the stated cardinality (``expect="1:1"``, ``"m:1"``, ``"1:m"``)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports
+# ----------------------------------------------------------------------------------------------
+def _fmt(n: Any) -> str:
+    return f"{n:,}" if isinstance(n, int) else str(n)
+
+
+@dataclass
+class Report:
+    """Base class: a named step with free-form counts and notes."""
+
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def _lines(self) -> list[str]:
+        lines = [f"{k}: {_fmt(v)}" for k, v in self.counts.items()]
+        lines += [f"note: {n}" for n in self.notes]
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join([f"{type(self).__name__} [{self.name}]"] + [f"  {s}" for s in self._lines()])
+
+
+@dataclass
+class DropReport(Report):
+    """Rows in and out of one step, and how many rows were dropped for each reason.
+
+    Identity: ``rows_in + rows_added == rows_out + sum(dropped.values())``.
+    """
+
+    rows_in: int = 0
+    rows_out: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    rows_added: int = 0
+
+    def check(self) -> None:
+        if self.rows_in + self.rows_added != self.rows_out + sum(self.dropped.values()):
+            raise AssertionError(f"row accounting broken in {self.name}: {self.to_dict()}")
+
+    def _lines(self) -> list[str]:
+        lines = [f"rows in: {_fmt(self.rows_in)}", f"rows out: {_fmt(self.rows_out)}"]
+        if self.rows_added:
+            lines.append(f"rows added: {_fmt(self.rows_added)}")
+        lines += [f"dropped ({why}): {_fmt(n)}" for why, n in self.dropped.items()]
+        return lines + super()._lines()
+
+
+@dataclass
+class MatchReport(Report):
+    """Row accounting of one join (``leokit.link.link``).
+
+    A *pair* is a (left row, right row) combination with equal, non-missing keys. Rows whose key is
+    missing never match (unlike a plain ``pandas.merge``, where NaN keys match each other).
+
+    Identities (checked by :meth:`check`)::
+
+        left_rows  == matched_left  + unmatched_left      (unmatched_left includes left_null_keys)
+        right_rows == matched_right + unmatched_right
+        out_rows   == pairs + kept_unmatched_left + kept_unmatched_right
+        dropped_left  == unmatched_left  - kept_unmatched_left
+        dropped_right == unmatched_right - kept_unmatched_right
+        duplicates_left  == pairs - matched_left   (extra copies of left rows)
+        duplicates_right == pairs - matched_right
+    """
+
+    how: str = "inner"
+    expect: str = "m:m"
+    keys: str = ""
+    left_rows: int = 0
+    right_rows: int = 0
+    left_null_keys: int = 0
+    right_null_keys: int = 0
+    matched_left: int = 0
+    unmatched_left: int = 0
+    matched_right: int = 0
+    unmatched_right: int = 0
+    pairs: int = 0
+    out_rows: int = 0
+    kept_unmatched_left: int = 0
+    kept_unmatched_right: int = 0
+    dropped_left: int = 0
+    dropped_right: int = 0
+    duplicates_left: int = 0
+    duplicates_right: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def match_rate_left(self) -> float:
+        return self.matched_left / self.left_rows if self.left_rows else float("nan")
+
+    @property
+    def match_rate_right(self) -> float:
+        return self.matched_right / self.right_rows if self.right_rows else float("nan")
+
+    def check(self) -> None:
+        ok = (
+            self.left_rows == self.matched_left + self.unmatched_left
+            and self.right_rows == self.matched_right + self.unmatched_right
+            and self.out_rows == self.pairs + self.kept_unmatched_left + self.kept_unmatched_right
+            and self.dropped_left == self.unmatched_left - self.kept_unmatched_left
+            and self.dropped_right == self.unmatched_right - self.kept_unmatched_right
+            and self.duplicates_left == self.pairs - self.matched_left
+            and self.duplicates_right == self.pairs - self.matched_right
+            and sum(self.dropped.values()) == self.dropped_left + self.dropped_right
+        )
+        if not ok:
+            raise AssertionError(f"row accounting broken in {self.name}: {self.to_dict()}")
+
+    def _lines(self) -> list[str]:
+        lr = f" ({self.match_rate_left:.1%})" if self.left_rows else ""
+        rr = f" ({self.match_rate_right:.1%})" if self.right_rows else ""
+        lines = [
+            f"join: how={self.how!r}, expect={self.expect!r}, keys: {self.keys}",
+            f"left rows: {_fmt(self.left_rows)}; matched {_fmt(self.matched_left)}{lr}, "
+            f"unmatched {_fmt(self.unmatched_left)} (of which missing key {_fmt(self.left_null_keys)})",
+            f"right rows: {_fmt(self.right_rows)}; matched {_fmt(self.matched_right)}{rr}, "
+            f"unmatched {_fmt(self.unmatched_right)} (of which missing key {_fmt(self.right_null_keys)})",
+            f"matched pairs: {_fmt(self.pairs)}; rows out: {_fmt(self.out_rows)}",
+            f"duplicates created: {_fmt(self.duplicates_left)} extra copies of left rows "
+            f"(right rows used more than once: {_fmt(self.duplicates_right)} extra uses)",
+        ]
+        lines += [f"dropped ({why}): {_fmt(n)}" for why, n in self.dropped.items()]
+        return lines + super()._lines()
+
+
+@dataclass
+class ChainReport(Report):
+    """The reports of a multi-step helper, in order (``steps``)."""
+
+    steps: list[Report] = field(default_factory=list)
+
+    def __getitem__(self, key: int | str) -> Report:
+        if isinstance(key, int):
+            return self.steps[key]
+        for s in self.steps:
+            if s.name == key:
+                return s
+        raise KeyError(f"no step named {key!r}; steps: {[s.name for s in self.steps]}")
+
+    def __str__(self) -> str:
+        head = [f"ChainReport [{self.name}]"] + [f"  {s}" for s in super()._lines()]
+        body = ["  " + line for s in self.steps for line in str(s).splitlines()]
+        return "\n".join(head + body)
+
+
+def log_report(report: Report) -> None:
+    """Write a report to the ``leokit`` logger (level INFO)."""
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("%s", report)
