@@ -1,2 +1,62 @@
-"""leokit: helpers for England's Longitudinal Education Outcomes (LEO) and National Pupil Database (NPD) data."""
+"""leokit: helpers for England's Longitudinal Education Outcomes (LEO) and National Pupil Database (NPD) data.
+
+The package follows the data flow of a LEO project:
+
+* ``leokit.schema``   - declared table layouts (the contract with the real SRS tables)
+* ``leokit.load``     - validated loading (:func:`load_table`, :func:`list_tables`, :func:`validate`),
+                        census and KS4 stacking and de-duplication
+* ``leokit.link``     - identity linkage PMR / RECORDID / EDUKEY through AE_ID, with match reports
+* ``leokit.derive``   - the simplified, consistent set of derived variables with metadata
+* ``leokit.context``  - area, provider and employer context
+* ``leokit.sdc``      - statistical disclosure control for every table and figure
+* ``leokit.db``       - the data as a DuckDB database with SRS-like schemas
+* ``leokit.synth``    - the synthetic-data generator (a producer of tables; nothing above imports it)
+"""
+
 __version__ = "0.1.0"
+
+from leokit.errors import (  # noqa: E402
+    CardinalityError,
+    ChainReport,
+    DropReport,
+    LinkError,
+    MatchReport,
+    SchemaError,
+    TableNotFoundError,
+)
+from leokit.load import (  # noqa: E402
+    dedup_census,
+    dedup_ks4,
+    list_tables,
+    load_table,
+    match_case,
+    stack_census,
+    stack_hesa,
+    stack_ks4,
+    validate,
+)
+from leokit.link import (  # noqa: E402
+    add_ae_id,
+    edukeys_for_pmr,
+    link,
+    outcomes_by_person,
+    person_lookup,
+    resolve_edukeys,
+)
+from leokit.context import (  # noqa: E402
+    add_area,
+    add_employer_context,
+    add_provider_context,
+    provider_entry_tariff,
+)
+from leokit import db, schema, sdc  # noqa: E402
+
+__all__ = [
+    "SchemaError", "TableNotFoundError", "LinkError", "CardinalityError",
+    "DropReport", "MatchReport", "ChainReport",
+    "load_table", "list_tables", "validate", "match_case",
+    "stack_census", "dedup_census", "stack_ks4", "dedup_ks4", "stack_hesa",
+    "link", "person_lookup", "resolve_edukeys", "edukeys_for_pmr", "add_ae_id", "outcomes_by_person",
+    "add_area", "add_employer_context", "add_provider_context", "provider_entry_tariff",
+    "db", "schema", "sdc",
+]

@@ -637,7 +637,8 @@ _register(TableSchema(
         Column("ENTKEY", "str", description="Main enterprise (missing when not employed)"),
         Column("days_employed", "int", nullable=False, min=0, max=366),
         Column("graduated", "int", nullable=False, values=B01, description="Holds a first degree by this tax year"),
-        Column("experience", "int", nullable=False, min=0, max=60, description="Prior labour-market years"),
+        Column("experience", "int", nullable=False, min=0, max=60,
+               description="Years since leaving school/college, HE years included (0 while in education)"),
         Column("person_effect", "float", nullable=False, description="alpha_i"),
         Column("firm_premium", "float", description="psi of the main enterprise (missing when not employed)"),
         Column("year_effect", "float", nullable=False, description="Nominal year effect Y_T (0 in 2015/16)"),
@@ -713,6 +714,36 @@ _register(TableSchema(
         Column("syn_tariff_group", "str", values=TARIFF_GROUPS),
         Column("syn_quality_score", "float", description="Standardised provider quality measure"),
         Column("syn_contextual_adoption_cycle", "int", description="UCAS cycle in which the provider began contextual offers (missing = never)"),
+    ),
+))
+
+
+# Education-side truth table (synthetic only; written to out/truth/) --------------------------------
+_B = dict(nullable=False, values=B01)
+_register(TableSchema(
+    name="truth_contextual", database="truth", key=("unique_id_cycle",), synthetic_only=True,
+    description="SYNTHETIC-ONLY answer key of the contextual-offer design: one row per UCAS applicant with potential "
+                "outcomes without (_0) and with (_1) contextual-offer eligibility, from the same random draws",
+    columns=_cols(
+        Column("person_id", "int", nullable=False), Column("ae_id", "int", nullable=False),
+        Column("unique_id_cycle", "str", nullable=False, description="As in ucas_applicants"),
+        Column("application_cycle", "int", nullable=False, min=2005, max=2021),
+        Column("idaci_score", "float", nullable=False, min=0, max=1, description="Running variable: IDACI 2019 of home LSOA at 16"),
+        Column("eligible", "int", description="idaci_score >= contextual_offer_cutoff", **_B),
+        Column("adoption_share", "float", nullable=False, min=0, max=1,
+               description="a_c: share (by capacity) of eventually-adopting high-tariff providers adopted by this cycle"),
+        Column("alevel_points", "float", description="Best three A levels, post-2017 tariff"),
+        Column("p0", "float", nullable=False, min=0, max=1, description="Probability of high-tariff entry without eligibility"),
+        Column("u", "float", nullable=False, min=0, max=1, description="The applicant's uniform draw"),
+        Column("high_tariff_entry_0", "int", **_B), Column("high_tariff_entry_1", "int", **_B),
+        Column("tariff_group_0", "str", nullable=False, values=TARIFF_GROUPS + ("none",)),
+        Column("tariff_group_1", "str", nullable=False, values=TARIFF_GROUPS + ("none",)),
+        Column("high_tariff_offer_0", "int", description="Holds any high-tariff offer", **_B),
+        Column("high_tariff_offer_1", "int", **_B),
+        Column("degree_0", "int", **_B), Column("degree_1", "int", **_B),
+        Column("first_class_0", "int", **_B), Column("first_class_1", "int", **_B),
+        Column("marginal", "int", description="Enters high tariff only if eligible (complier)", **_B),
+        Column("marginal_offer_met", "int", description="Complier whose contextual offer was met", **_B),
     ),
 ))
 

@@ -1,0 +1,81 @@
+"""Command line: ``python -m leokit <subcommand> ...``.
+
+Subcommands are registered in ``COMMANDS`` (name -> (add_arguments, run)); add one by writing the
+two functions and registering them. ``generate`` writes the synthetic data;
+``synth-readme`` regenerates the generated sections of ``data_synthetic/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
+
+
+def register(name: str, help: str):
+    """Decorator pair: ``@register(name, help)`` on a class-free (add_args, run) tuple factory."""
+    def deco(fn):
+        add, run = fn()
+        COMMANDS[name] = (add, run, help)
+        return fn
+    return deco
+
+
+@register("generate", "write the synthetic LEO/NPD data (Parquet + truth.json)")
+def _generate_cmd():
+    def add(p: argparse.ArgumentParser) -> None:
+        from leokit.schema import DEFAULT_COHORTS
+        p.add_argument("--out", required=True, help="output folder")
+        p.add_argument("--seed", type=int, default=20261129)
+        p.add_argument("--scale", type=int, default=2500, help="pupils per KS4 cohort")
+        p.add_argument("--cohorts", type=int, default=DEFAULT_COHORTS, help="consecutive KS4 cohorts from 2005")
+        p.add_argument("--truth", default=None, help="JSON file overriding planted truth parameters")
+        p.add_argument("--no-progress", action="store_true")
+        p.add_argument("--readme", default=None,
+                       help="also regenerate the generated sections of this README (e.g. data_synthetic/README.md)")
+
+    def run(a: argparse.Namespace) -> int:
+        from leokit.synth.generate import generate
+        res = generate(a.out, seed=a.seed, scale=a.scale, cohorts=a.cohorts, truth=a.truth, progress=not a.no_progress)
+        if a.readme:
+            from leokit.synth.calibration import update_readme
+            update_readme(a.out, a.readme)
+        n = sum(res["tables"].values())
+        print(f"wrote {len(res['tables'])} tables ({n:,} rows) to {res['out']} in {res['seconds']:.1f} s")
+        return 0
+    return add, run
+
+
+@register("synth-readme", "regenerate the generated sections (tables, calibration) of a data README")
+def _readme_cmd():
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("data_dir")
+        p.add_argument("--readme", default=None, help="README to update (default: DATA_DIR/README.md)")
+
+    def run(a: argparse.Namespace) -> int:
+        from pathlib import Path
+        from leokit.synth.calibration import update_readme
+        update_readme(a.data_dir, a.readme or str(Path(a.data_dir) / "README.md"))
+        return 0
+    return add, run
+
+
+@register("codebook", "write the derived-variable codebook (CSV / Markdown) generated from leokit.derive")
+def _codebook_cmd():
+    from leokit.derive.cli import add_arguments, run
+    return add_arguments, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leokit", description="leokit command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (add, _run, help_) in COMMANDS.items():
+        add(sub.add_parser(name, help=help_, description=help_))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][1](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Disadvantage: FSM in the last six years, and area measures of the home LSOA (IDACI, IMD, POLAR4, TUNDRA).
+
+The school census comes as one wide table per year with suffixed column names
+(``FSMeligible_spr11``). :func:`stack_census` turns ``{year: frame}`` (or ``{"spring_census_2011": frame}``)
+into one long frame with plain names. The area lookups are the public tables declared in
+:mod:`leokit.schema` (``imd2019_lsoa11``, ``polar4_lsoa11``, ``tundra_lsoa11``, ``lsoa01_lsoa11_lookup``);
+the functions take them as frames and never read files.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..schema import census_suffix
+from ._common import DerivationError, require_columns
+from .registry import derived
+
+__all__ = ["stack_census", "fsm_ever6", "area_measures", "FSM_WINDOW_YEARS"]
+
+PMR = "PupilMatchingRefAnonymous"
+#: "Ever FSM in the last 6 years": the KS4 year and the five before it.
+FSM_WINDOW_YEARS = 6
+_IDACI_COLS = ("IDACIScore", "IDACIScore_10", "IDACIScore_15")
+
+
+def stack_census(tables: Mapping) -> pd.DataFrame:
+    """Stack per-year census tables into ``[PupilMatchingRefAnonymous, census_year, RecordStatus, FSMeligible,
+    lsoa_original, lsoa_vintage, lsoa11cd, idaci_score]`` (missing columns -> missing values; ``lsoa11cd`` is
+    filled for 2011 LSOAs only). Duplicate records (RecordStatus >= 100) are dropped.
+
+    A minimal, validation-free version of ``leokit.load.stack_census`` with the same output column names, so
+    the functions below accept either (``load.stack_census`` also maps 2001 LSOAs to ``lsoa11cd``)."""
+    parts = []
+    for key, frame in tables.items():
+        m = re.search(r"(\d{4})$", str(key))
+        if not m:
+            raise DerivationError(f"stack_census: cannot read a year from key {key!r} (use 2011 or 'spring_census_2011')")
+        year = int(m.group(1))
+        sfx = census_suffix(year)
+        plain = {c: c[: -len(sfx)] for c in frame.columns if c.endswith(sfx)}
+        f = frame.rename(columns=plain)
+        require_columns(f, [PMR], f"census {key} (after removing suffix {sfx!r})")
+        n = len(f)
+
+        def col(c, f=f, n=n):
+            return f[c].to_numpy() if c in f.columns else np.full(n, None, dtype=object)
+
+        if "LSOA11" in f.columns:
+            lsoa, vint = col("LSOA11"), "2011"
+        else:
+            lsoa, vint = col("LLSOA"), "2001"
+        idaci = next((c for c in _IDACI_COLS if c in f.columns), None)
+        parts.append(pd.DataFrame({
+            PMR: f[PMR].to_numpy(),
+            "census_year": year,
+            "RecordStatus": pd.to_numeric(pd.Series(col("RecordStatus")), errors="coerce").to_numpy(dtype="float64"),
+            "FSMeligible": pd.to_numeric(pd.Series(col("FSMeligible")), errors="coerce").to_numpy(dtype="float64"),
+            "lsoa_original": lsoa,
+            "lsoa_vintage": vint,
+            "lsoa11cd": lsoa if vint == "2011" else np.full(n, None, dtype=object),
+            "idaci_score": (pd.to_numeric(f[idaci], errors="coerce").to_numpy(dtype="float64") if idaci
+                            else np.full(n, np.nan)),
+        }))
+    if not parts:
+        raise DerivationError("stack_census: no tables given")
+    d = pd.concat(parts, ignore_index=True)
+    d = d[~(d["RecordStatus"] >= 100)]
+    return d.reset_index(drop=True)
+
+
+@derived(
+    name="fsm_ever6", label="Free school meals in the last six years (at KS4)", theme="disadvantage",
+    definition="1 if FSMeligible = 1 in any January census (main records, RecordStatus < 100) in the KS4 academic year "
+               "or the five before it; 0 if the pupil has census records in that window but none eligible; otherwise "
+               "(no census record in the window) KS4_FSM6 from the KS4 table where available.",
+    sources=[("spring_census_2015", "FSMeligible_spr15"), ("spring_census_2015", "PupilMatchingRefAnonymous_spr15"),
+             ("spring_census_2015", "RecordStatus_spr15"), ("KS4Pupil_2015_to_2021", "KS4_FSM6")],
+    unit="indicator", valid_values="0, 1; missing if neither source is available",
+    caveats="DfE's EVERFSM_6 uses termly censuses (spring, summer, autumn); January-only data miss some spells, so this "
+            "is a slight under-count (kit choice). Pupils in independent schools have no census records.",
+    level="person", status="kit", output_key=[PMR],
+)
+def fsm_ever6(cohort: pd.DataFrame, census: pd.DataFrame | None = None) -> pd.DataFrame:
+    """FSM in the last six years per pupil of ``cohort`` (``[PupilMatchingRefAnonymous, ks4_year]``, optionally
+    ``ks4_fsm6`` as from :func:`ks4_attainment`). ``census``: output of :func:`stack_census`.
+    Returns ``cohort`` columns plus ``fsm_ever6`` and ``fsm_ever6_source`` ('census' / 'KS4_FSM6' / missing)."""
+    require_columns(cohort, [PMR, "ks4_year"], "cohort")
+    out = cohort.copy()
+    census_val = pd.Series(np.nan, index=out.index)
+    if census is not None:
+        require_columns(census, [PMR, "census_year", "FSMeligible"], "census (output of stack_census)")
+        c = census
+        if "RecordStatus" in c.columns:
+            c = c[~(pd.to_numeric(c["RecordStatus"], errors="coerce") >= 100).to_numpy(dtype=bool)]
+        c = c[[PMR, "census_year", "FSMeligible"]].merge(cohort[[PMR, "ks4_year"]].drop_duplicates(PMR), on=PMR)
+        c = c[(c["census_year"] <= c["ks4_year"]) & (c["census_year"] > c["ks4_year"] - FSM_WINDOW_YEARS)]
+        c = c.assign(_f=(c["FSMeligible"] == 1).astype("int64"))
+        census_val = out[PMR].map(c.groupby(PMR)["_f"].max()).astype("float64")
+    ks4_val = (pd.to_numeric(out["ks4_fsm6"], errors="coerce").astype("float64") if "ks4_fsm6" in out.columns
+               else pd.Series(np.nan, index=out.index))
+    out["fsm_ever6"] = census_val.fillna(ks4_val).astype("Int64")
+    src = np.where(census_val.notna(), "census", np.where(ks4_val.notna(), "KS4_FSM6", None))
+    out["fsm_ever6_source"] = pd.Series(src, index=out.index, dtype=object)
+    return out
+
+
+@derived(
+    name="idaci_decile", label="IDACI 2019 decile of the home LSOA at KS4", theme="disadvantage",
+    definition="idaci_decile (1 = most deprived 10%) from imd2019_lsoa11 for the pupil's home 2011 LSOA in the latest "
+               "January census at or before the KS4 year; a 2001 LSOA (LLSOA, censuses to 2011/12) is converted with "
+               "lsoa01_lsoa11_lookup (first 2011 LSOA in code order when split).",
+    sources=[("imd2019_lsoa11", "idaci_decile"), ("imd2019_lsoa11", "lsoa11cd"), ("spring_census_2015", "LSOA11_spr15"),
+             ("spring_census_2012", "LLSOA_spr12"), ("lsoa01_lsoa11_lookup", "lsoa01cd"),
+             ("lsoa01_lsoa11_lookup", "lsoa11cd")],
+    unit="decile", valid_values="1..10",
+    caveats="IMD/IDACI 2019 is applied to every cohort (one vintage; the NPD's own IDACIScore columns change vintage "
+            "over time). Home address at the KS4 census only.",
+    level="person", status="kit", output_key=[PMR],
+)
+@derived(
+    name="imd_quintile", label="IMD 2019 quintile of the home LSOA at KS4", theme="disadvantage",
+    definition="ceil(imd_decile / 2) from imd2019_lsoa11 for the home LSOA found as for idaci_decile (1 = most deprived 20%).",
+    sources=[("imd2019_lsoa11", "imd_decile")], unit="quintile", valid_values="1..5", caveats="As idaci_decile.",
+    level="person", status="kit", output_key=[PMR],
+)
+@derived(
+    name="polar4_quintile", label="POLAR4 quintile of the home LSOA at KS4", theme="disadvantage",
+    definition="polar4_quintile (1 = lowest young HE participation) from polar4_lsoa11 for the home LSOA found as for "
+               "idaci_decile.",
+    sources=[("polar4_lsoa11", "polar4_quintile"), ("polar4_lsoa11", "lsoa11cd")], unit="quintile", valid_values="1..5",
+    caveats="Real POLAR4 is published by ward/MSOA/postcode; an LSOA best-fit lookup is assumed (schema). UCAS carries "
+            "applicant_polar4_code for applicants.",
+    level="person", status="inferred", output_key=[PMR],
+)
+@derived(
+    name="tundra_quintile", label="TUNDRA quintile of the home LSOA at KS4", theme="disadvantage",
+    definition="tundra_quintile (1 = lowest participation) from tundra_lsoa11 (OfS LSOA version) for the home LSOA.",
+    sources=[("tundra_lsoa11", "tundra_quintile"), ("tundra_lsoa11", "lsoa11cd")], unit="quintile", valid_values="1..5",
+    caveats="As idaci_decile.", level="person", status="kit", output_key=[PMR],
+)
+def area_measures(
+    cohort: pd.DataFrame,
+    census: pd.DataFrame,
+    *,
+    imd: pd.DataFrame | None = None,
+    polar4: pd.DataFrame | None = None,
+    tundra: pd.DataFrame | None = None,
+    lsoa01_lookup: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Area measures of the home LSOA at KS4: ``cohort`` plus ``lsoa11cd, idaci_decile, imd_decile, imd_quintile,
+    polar4_quintile, tundra_quintile`` (only those whose lookup is given)."""
+    require_columns(cohort, [PMR, "ks4_year"], "cohort")
+    require_columns(census, [PMR, "census_year"], "census (output of stack_census)")
+    c = census
+    if "RecordStatus" in c.columns:
+        c = c[~(pd.to_numeric(c["RecordStatus"], errors="coerce") >= 100).to_numpy(dtype=bool)]
+    n = len(c)
+    l11 = (c["lsoa11cd"].astype(object).to_numpy() if "lsoa11cd" in c.columns else np.full(n, None, dtype=object))
+    if "lsoa_original" in c.columns:
+        require_columns(c, ["lsoa_vintage"], "census (output of stack_census)")
+        orig = c["lsoa_original"].astype(object).to_numpy()
+        vint = c["lsoa_vintage"].astype(object).to_numpy()
+        l11 = np.where(pd.isna(l11) & (vint == "2011"), orig, l11)
+        need01 = pd.isna(l11) & (vint == "2001") & ~pd.isna(orig)
+        if need01.any():
+            if lsoa01_lookup is None:
+                raise DerivationError("area_measures: some census LSOAs are 2001 LSOAs (LLSOA) without lsoa11cd; pass "
+                                      "lsoa01_lookup (lsoa01_lsoa11_lookup) or use leokit.load.stack_census")
+            require_columns(lsoa01_lookup, ["lsoa01cd", "lsoa11cd"], "lsoa01_lsoa11_lookup")
+            first11 = (lsoa01_lookup.sort_values(["lsoa01cd", "lsoa11cd"]).drop_duplicates("lsoa01cd")
+                       .set_index("lsoa01cd")["lsoa11cd"])
+            l11 = np.where(need01, pd.Series(orig).map(first11).to_numpy(dtype=object), l11)
+    elif "lsoa11cd" not in c.columns:
+        raise DerivationError("area_measures: census has neither lsoa11cd nor lsoa_original (use stack_census)")
+    c = pd.DataFrame({PMR: c[PMR].to_numpy(), "census_year": c["census_year"].to_numpy(dtype="int64"), "_l11": l11})
+    c = c[~pd.isna(c["_l11"])]
+    c = c.merge(cohort[[PMR, "ks4_year"]].drop_duplicates(PMR), on=PMR)
+    c = c[c["census_year"] <= c["ks4_year"]]
+    c = c.sort_values([PMR, "census_year"], ascending=[True, False], kind="stable").drop_duplicates(PMR)
+    lsoa11 = c["_l11"]
+    home = pd.DataFrame({PMR: c[PMR].to_numpy(), "lsoa11cd": lsoa11.to_numpy()})
+    out = cohort.merge(home, on=PMR, how="left")
+    if imd is not None:
+        require_columns(imd, ["lsoa11cd", "idaci_decile", "imd_decile"], "imd2019_lsoa11")
+        i = imd[["lsoa11cd", "idaci_decile", "imd_decile"]].drop_duplicates("lsoa11cd")
+        out = out.merge(i, on="lsoa11cd", how="left")
+        out["imd_quintile"] = np.ceil(out["imd_decile"].astype("float64") / 2).astype("Int64")
+        out["idaci_decile"] = out["idaci_decile"].astype("Int64")
+        out["imd_decile"] = out["imd_decile"].astype("Int64")
+    if polar4 is not None:
+        require_columns(polar4, ["lsoa11cd", "polar4_quintile"], "polar4_lsoa11")
+        out = out.merge(polar4[["lsoa11cd", "polar4_quintile"]].drop_duplicates("lsoa11cd"), on="lsoa11cd", how="left")
+        out["polar4_quintile"] = out["polar4_quintile"].astype("Int64")
+    if tundra is not None:
+        require_columns(tundra, ["lsoa11cd", "tundra_quintile"], "tundra_lsoa11")
+        out = out.merge(tundra[["lsoa11cd", "tundra_quintile"]].drop_duplicates("lsoa11cd"), on="lsoa11cd", how="left")
+        out["tundra_quintile"] = out["tundra_quintile"].astype("Int64")
+    return out

@@ -1,0 +1,31 @@
+-- Outcomes 1, 3, 5 and 10 years after graduation (YAG) per graduate.
+-- Same definition as leokit.derive.outcomes_yag: N YAG = the tax year starting in April of
+-- graduation_year + N (graduation_year = end year of the academic year of graduation);
+-- 2018/19 graduates (graduation_year 2019) -> 1 YAG = 202021.
+-- Inputs (work tables, create them first - see book/reference/sql-dialects.md):
+--   work.graduates            (AE_ID, graduation_year)
+--   work.paye_earnings        (AE_ID, TaxYear, paye_earnings)        <- paye_earnings.sql
+--   work.sustained_employment (AE_ID, TaxYear, sustained_employment) <- sustained_employment.sql
+-- Person-years without a record keep NULL outcomes; observed = 0 beyond the last tax year (202021).
+WITH yags AS (
+    SELECT yag FROM (VALUES (1), (3), (5), (10)) AS v (yag)
+),
+grid AS (
+    SELECT g.AE_ID, g.graduation_year, y.yag,
+           (g.graduation_year + y.yag) * 100 + (g.graduation_year + y.yag + 1) % 100 AS TaxYear
+    FROM work.graduates AS g
+    CROSS JOIN yags AS y
+)
+SELECT
+    gr.AE_ID,
+    gr.graduation_year,
+    gr.yag,
+    gr.TaxYear,
+    CASE WHEN gr.TaxYear <= 202021 THEN 1 ELSE 0 END AS observed,
+    p.paye_earnings,
+    s.sustained_employment
+FROM grid AS gr
+LEFT JOIN work.paye_earnings AS p
+    ON p.AE_ID = gr.AE_ID AND p.TaxYear = gr.TaxYear
+LEFT JOIN work.sustained_employment AS s
+    ON s.AE_ID = gr.AE_ID AND s.TaxYear = gr.TaxYear

@@ -1,0 +1,354 @@
+"""Orchestrator: ``leokit.synth.generate(out, seed, scale, cohorts, truth)`` writes the synthetic SRS.
+
+Random streams: ``np.random.SeedSequence(seed).spawn(2)`` gives one child stream for the education
+side (this package) and one for the labour side (``leokit.synth.labour.simulate_labour``), so a
+change in one side's draws never shifts the other's. Same seed, scale, cohorts and truth give
+byte-identical files.
+
+Output layout: ``out/<database>/<table>.parquet`` for every SRS database (npd_i2, hesa_i2, lilr_i2,
+ucas_i2, leo_i2, public) plus ``out/truth/truth_*.parquet`` and ``out/truth.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from leokit import schema as S
+from leokit.synth import truth as T
+
+from .education import simulate_education
+from .params import GENERATOR_VERSION, MESSINESS
+from .population import build_geography, build_people
+from .tables import (assign_ids, build_census, build_hesa, build_ilr, build_ks2, build_ks4, build_ks5, build_lookups,
+                     build_public, census_years)
+from .ucas import simulate_ucas
+from .writer import frame_to_arrow, to_arrow, write_parquet
+
+__all__ = ["generate", "PEOPLE_COLUMNS", "education_side"]
+
+#: The ``people`` interface handed to ``simulate_labour`` (contract; extra columns may follow).
+PEOPLE_COLUMNS = [
+    "person_id", "ae_id", "cohort", "sex", "birth_year", "birth_month", "ability", "background", "fsm_ever6",
+    "region", "lsoa11cd", "idaci_score", "school_id", "ks2_z", "ks4_z", "alevel_points", "he_entry", "he_entry_year",
+    "provider_id", "tariff_group", "subject_group", "degree", "degree_class", "grad_year", "highest_level",
+    "contextual_eligible", "ucas_applicant", "edukey", "edukey2",
+]
+#: Extra person columns written to truth_person (beyond PEOPLE_COLUMNS).
+TRUTH_EXTRA = [
+    "pmr", "pmr2", "recordid", "edukey_linked", "in_ks4", "ks2_observed", "ks2_loo_mean", "school_effect",
+    "fsm_ks4", "ethnic_minor", "eal", "sen", "primary_id", "la_idx", "move_ncyear", "left_ncyear", "gap_from",
+    "gap_to", "ks4_level2", "alevel_n", "predicted_points", "sixth_form", "fe_learner", "apprentice",
+    "fe_achieved", "via_ucas", "contextual_entrant", "course_length", "years_studied",
+]
+_DATABASES = ("npd_i2", "hesa_i2", "lilr_i2", "ucas_i2", "leo_i2", "public", "truth")
+
+
+class LabourSideMissing(RuntimeError):
+    """leokit.synth.labour (the labour-market side) is missing or failed to import."""
+
+
+def _load_labour():
+    try:
+        from leokit.synth.labour import simulate_labour  # noqa: WPS433
+    except Exception as exc:  # pragma: no cover - depends on the other module
+        raise LabourSideMissing(
+            "leokit.synth.labour.simulate_labour could not be imported "
+            f"({type(exc).__name__}: {exc}); the labour-market side of the generator is required "
+            "(no stub is provided)") from exc
+    return simulate_labour
+
+
+def _bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc="leokit generate", unit="step", file=sys.stderr,
+                disable=not (enabled and sys.stderr.isatty()), leave=False)
+
+
+def education_side(rng: np.random.Generator, scale: int, cohorts: int, truth: Mapping[str, Any]):
+    """Simulate the population and education side. Returns (people-frame P, fsm history, geo, edu, ucas)."""
+    geo = build_geography(rng, scale)
+    P, fsm = build_people(rng, geo, scale, cohorts, S.FIRST_KS4_YEAR, dict(truth))
+    assign_ids(rng, P)
+    edu = simulate_education(rng, P, dict(truth))
+    edu["geo"] = geo
+    uc = simulate_ucas(rng, P, edu, dict(truth))
+    for c in P.columns:  # object-dtype strings: cheap repeated .to_numpy(dtype=object) in the table builders
+        if P[c].dtype.kind not in "iufbM" and P[c].dtype != object:
+            P[c] = pd.Series(P[c].to_numpy(dtype=object), index=P.index, dtype=object)
+    return P, fsm, geo, edu, uc
+
+
+def _contextual_truth(P: pd.DataFrame, edu: dict, uc: dict, truth: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
+    c = edu["contextual"]
+    ai = c["idx"]
+    pot = uc["potential"]
+    d0, d1 = c["d0"], c["d1"]
+    tg = np.array(["high", "medium", "low", "none"], dtype=object)
+    df = pd.DataFrame({
+        "person_id": P["person_id"].to_numpy()[ai], "ae_id": P["ae_id"].to_numpy()[ai],
+        "unique_id_cycle": pot["unique_id_cycle"], "application_cycle": c["cycle"][ai],
+        "idaci_score": P["idaci_score"].to_numpy()[ai], "eligible": c["elig"][ai].astype(np.int64),
+        "adoption_share": c["a_c"][ai], "alevel_points": P["alevel_points"].to_numpy()[ai],
+        "p0": c["p0"][ai], "u": c["u"][ai],
+        "high_tariff_entry_0": (c["tg0"][ai] == 0).astype(np.int64), "high_tariff_entry_1": (c["tg1"][ai] == 0).astype(np.int64),
+        "tariff_group_0": tg[c["tg0"][ai]], "tariff_group_1": tg[c["tg1"][ai]],
+        "high_tariff_offer_0": pot["any_hi0"].astype(np.int64), "high_tariff_offer_1": pot["any_hi1"].astype(np.int64),
+        "degree_0": d0["comp"][ai].astype(np.int64), "degree_1": d1["comp"][ai].astype(np.int64),
+        "first_class_0": d0["first"][ai].astype(np.int64), "first_class_1": d1["first"][ai].astype(np.int64),
+        "marginal": c["marginal1"][ai].astype(np.int64),
+        "marginal_offer_met": (pot["marg_met"] & c["marginal1"][ai]).astype(np.int64),
+    })
+    # realised effects at the cut-off (|x - cutoff| <= 0.03), cycles with full adoption
+    cut = float(truth["contextual_offer_cutoff"])
+    near = (df["idaci_score"] - cut).abs() <= 0.03
+    full = df["adoption_share"] >= 1 - 1e-12
+    sel = near & full
+    r: dict[str, Any] = {}
+
+    def eff(a, b, m):
+        return float((df.loc[m, b] - df.loc[m, a]).mean()) if m.any() else None
+
+    r["contextual_offer_high_tariff_entry_effect_realised"] = eff("high_tariff_entry_0", "high_tariff_entry_1", sel)
+    r["contextual_offer_offer_effect"] = eff("high_tariff_offer_0", "high_tariff_offer_1", sel)
+    r["contextual_offer_first_class_effect"] = eff("first_class_0", "first_class_1", sel)
+    r["contextual_offer_degree_effect"] = eff("degree_0", "degree_1", sel)
+    r["contextual_offer_n_near_cutoff_full_adoption"] = int(sel.sum())
+    r["contextual_offer_adoption_share_by_cycle"] = {
+        str(int(k)): float(v) for k, v in df.groupby("application_cycle")["adoption_share"].first().items()}
+    m = df["marginal"] == 1
+    r["contextual_marginal_entrants_met_offer_share"] = float(df.loc[m, "marginal_offer_met"].mean()) if m.any() else None
+    # earnings channel (degree-return component at age 27), from the labour side's return formula
+    try:
+        from leokit.synth import labour as L
+        r_act, consts = L.degree_return_individual(P, dict(truth))
+        sexf = P["sex"].to_numpy()[ai] == "F"
+        subj = P["subject_group"].to_numpy(dtype=object)[ai]
+        dev_s = np.zeros(len(ai))
+        for s in T.SUBJECT_GROUPS:
+            dev_s[subj == s] += float(truth[f"degree_return_subject_{s}"])
+        csex = np.where(sexf, consts.get("F", 0.0), consts.get("M", 0.0))
+        base = np.where(sexf, float(truth["degree_return_female"]), float(truth["degree_return_male"]))
+        by = P["birth_year"].to_numpy()[ai]
+        bm = P["birth_month"].to_numpy()[ai]
+        t27 = by + 27 - (bm <= 3)
+
+        def comp(tgi, d):
+            dev_t = np.array([float(truth[f"degree_return_tariff_{g}"]) for g in ("high", "medium", "low")] + [0.0])[tgi]
+            r_ = np.where(d["comp"][ai], base + dev_s + dev_t - csex, 0.0)
+            return r_ * L.degree_ramp(np.where(d["comp"][ai], d["grad"][ai], np.nan).astype(float), t27)
+
+        e27 = comp(c["tg1"][ai], d1) - comp(c["tg0"][ai], d0)
+        r["contextual_offer_earnings_effect"] = float(e27[sel.to_numpy()].mean()) if sel.any() else None
+        r["contextual_offer_earnings_effect_note"] = ("degree-return channel only: mean over applicants within 0.03 of the "
+                                                      "cut-off in full-adoption cycles of the change in the degree component "
+                                                      "of log earnings in the tax year of age 27")
+    except Exception as exc:  # pragma: no cover
+        r["contextual_offer_earnings_effect"] = None
+        r["contextual_offer_earnings_effect_note"] = f"not computed: {type(exc).__name__}: {exc}"
+    return df, r
+
+
+def _edu_realised(P: pd.DataFrame, tables_rows: dict, census_stats: dict) -> dict:
+    r: dict[str, Any] = {}
+    r["n_persons"] = int(len(P))
+    r["share_fsm_ever6"] = float(P["fsm_ever6"].mean())
+    r["share_a_levels"] = float((P["alevel_n"] > 0).mean())
+    r["share_ucas_applicant"] = float(P["ucas_applicant"].mean())
+    r["share_he_entry"] = float(P["he_entry"].mean())
+    r["share_degree"] = float(P["degree"].mean())
+    for f in (0, 1):
+        m = P["fsm_ever6"] == f
+        r[f"share_degree_fsm{f}"] = float(P.loc[m, "degree"].mean()) if m.any() else None
+    g = P["degree"] == 1
+    r["degree_class_shares"] = {k: float(v) for k, v in P.loc[g, "degree_class"].value_counts(normalize=True).sort_index().items()}
+    r["tariff_group_shares_entrants"] = {k: float(v) for k, v in P.loc[P["he_entry"] == 1, "tariff_group"].value_counts(normalize=True).sort_index().items()}
+    r["highest_level_shares"] = {str(k): float(v) for k, v in P["highest_level"].value_counts(normalize=True).sort_index().items()}
+    r["corr_ks2_ks4"] = float(np.corrcoef(P["ks2_z"], P["ks4_z"])[0, 1])
+    r["messiness_education"] = census_stats
+    return r
+
+
+def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: int = S.DEFAULT_COHORTS,
+             truth: Mapping[str, Any] | str | Path | None = None, progress: bool = True) -> dict:
+    """Generate the synthetic LEO/NPD extract into ``out``; returns a summary dict.
+
+    ``truth``: None (defaults), a dict of overrides, or a path to a JSON override file.
+    The summary has ``tables`` (name -> rows), ``files`` (name -> path), ``truth`` (merged
+    parameters), ``realised`` and ``seconds``.
+    """
+    t_start = time.perf_counter()
+    if scale < 50:
+        raise ValueError("scale must be at least 50 pupils per cohort")
+    if cohorts < 1 or S.FIRST_KS4_YEAR + cohorts - 1 > S.LAST_ACADEMIC_YEAR - 2:
+        raise ValueError(f"cohorts must be 1..{S.LAST_ACADEMIC_YEAR - 2 - S.FIRST_KS4_YEAR + 1}")
+    override = T.read_override(truth) if isinstance(truth, (str, Path)) else (dict(truth) if truth else None)
+    tr = T.merge_truth(override)
+    simulate_labour = _load_labour()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for db in _DATABASES:  # remove stale tables of an earlier run
+        d = out / db
+        if d.is_dir():
+            for f in d.glob("*.parquet"):
+                f.unlink()
+    ss = np.random.SeedSequence(int(seed))
+    edu_ss, lab_ss = ss.spawn(2)
+    rng = np.random.default_rng(edu_ss)
+    rng_lab = np.random.default_rng(lab_ss)
+    rows: dict[str, int] = {}
+    files: dict[str, str] = {}
+    bar = _bar(8, progress)
+
+    timings: dict[str, float] = {}
+    t_last = [time.perf_counter()]
+
+    def step(msg):
+        now = time.perf_counter()
+        timings[msg] = round(now - t_last[0], 2)
+        t_last[0] = now
+        bar.set_postfix_str(msg)
+        bar.update(1)
+
+    pool = ThreadPoolExecutor(max_workers=2)  # Parquet compression releases the GIL
+    pending = []
+
+    def put(name, cols):
+        sch = S.get_schema(name)
+        t = to_arrow(sch, cols)
+        p = out / sch.database / f"{sch.name}.parquet"
+        pending.append(pool.submit(write_parquet, t, p))
+        rows[name] = t.num_rows
+        files[name] = str(p.relative_to(out))
+
+    P, fsm, geo, edu, uc = education_side(rng, scale, cohorts, tr)
+    step("education simulated")
+    # education tables (census first; ILR assigns RECORDIDs before lookups)
+    mess: dict[str, float] = {}
+    n_rows = n_dup = n_lsoa_na = n_eth_na = n_fsm_na = 0
+    census_cache: dict = {}
+    for y in census_years(P):
+        cols = build_census(rng, P, fsm, geo, y, cache=census_cache)
+        sfx = S.census_suffix(y)
+        main = cols["RecordStatus" + sfx] == 1
+        n_rows += int(main.sum())
+        n_dup += int((~main).sum())
+        area = cols.get("LLSOA" + sfx, cols.get("LSOA11" + sfx))
+        n_lsoa_na += int(area.is_null().to_numpy(zero_copy_only=False)[main].sum())
+        n_eth_na += int(cols["EthnicGroupMinor" + sfx].is_null().to_numpy(zero_copy_only=False)[main].sum())
+        n_fsm_na += int(np.isnan(cols["FSMeligible" + sfx][main].astype(float)).sum())
+        put(S.census_table_name(y), cols)
+    mess["census_duplicate_rows"] = n_dup / max(n_rows, 1)
+    mess["census_missing_lsoa"] = n_lsoa_na / max(n_rows, 1)
+    mess["census_missing_ethnicity"] = n_eth_na / max(n_rows, 1)
+    mess["census_missing_fsm"] = n_fsm_na / max(n_rows, 1)
+    del census_cache
+    gap = P["gap_to"].to_numpy() >= P["gap_from"].to_numpy()
+    mess["census_temporary_gap"] = float(gap.mean())
+    mess["lsoa_movers"] = float((P["move_ncyear"] > 0).mean())
+    step("census written")
+    ks4 = build_ks4(rng, P, geo)
+    n4 = n4m = n4i = 0
+    for cols in ks4.values():
+        pm = pd.Series(cols["KS4_PupilMatchingRefAnonymous"])
+        n4 += pm.nunique()
+        n4m += int((pm.value_counts() > 1).sum())
+        n4i += int(np.isnan(cols["KS4_IDACI"]).sum())
+    mess["ks4_multiple_records"] = n4m / max(n4, 1)
+    mess["ks4_missing_idaci"] = n4i / max(sum(len(c["KS4_IDACI"]) for c in ks4.values()), 1)
+    mess["ucas_unlinked_pmr"] = float(pd.isna(uc["ucas_applicants"]["PupilMatchingRefAnonymous"]).mean()) if len(
+        uc["ucas_applicants"]["unique_id_cycle"]) else 0.0
+    for name, cols in {**build_ks2(rng, P, fsm, geo), **ks4, **build_ks5(rng, P, fsm, geo, edu["alevel"])}.items():
+        put(name, cols)
+    for name, cols in build_hesa(rng, P, edu["providers"]).items():
+        put(name, cols)
+    for name, cols in build_ilr(rng, P, geo).items():
+        put(name, cols)
+    for name in ("ucas_applicants", "ucas_applications", "ucas_qualifications"):
+        put(name, uc[name])
+    for name, cols in build_lookups(P).items():
+        put(name, cols)
+    for name, cols in build_public(geo, edu["providers"]).items():
+        put(name, cols)
+    step("education tables written")
+    # people interface -> labour side
+    people = P[PEOPLE_COLUMNS].copy()
+    for c in ("provider_id", "tariff_group", "subject_group", "degree_class", "edukey2"):
+        people[c] = people[c].astype(object)
+    lab = simulate_labour(people, dict(tr), rng_lab, last_tax_year=S.LAST_TAX_YEAR,
+                          progress=(lambda m: bar.set_postfix_str(str(m))) if progress else None)
+    step("labour simulated")
+    lab_realised = dict(lab.pop("_realised", {}) or {})
+    for name, df in lab.items():
+        if name.startswith("truth_"):
+            continue
+        put(name, {c: df[c] for c in df.columns})
+    step("labour tables written")
+    # truth tables
+    tp = P[PEOPLE_COLUMNS + TRUTH_EXTRA].copy()
+    lab_tp = lab.get("truth_person")
+    if lab_tp is not None:
+        add = lab_tp[[c for c in lab_tp.columns if c == "person_id" or c not in tp.columns]]
+        tp = tp.merge(add, on="person_id", how="left", sort=False)
+    tp = tp.sort_values("person_id", kind="stable").reset_index(drop=True)
+    ctx_df, ctx_r = _contextual_truth(P, edu, uc, tr)
+    truth_tables = {"truth_person": tp, "truth_contextual": ctx_df}
+    for name, df in lab.items():
+        if name.startswith("truth_") and name != "truth_person":
+            truth_tables[name] = df
+    for name, df in truth_tables.items():
+        p = out / "truth" / f"{name}.parquet"
+        pending.append(pool.submit(write_parquet, frame_to_arrow(df), p))
+        rows[name] = len(df)
+        files[name] = str(p.relative_to(out))
+    step("truth tables built")
+    for f in pending:
+        f.result()
+    pool.shutdown()
+    step("truth tables written")
+    # realised messiness on identifiers
+    mess["ae_id_two_pmrs"] = float(P["pmr2"].notna().mean())
+    mess["ae_id_two_edukeys"] = float(P["edukey2"].notna().mean())
+    mess["no_edukey_link"] = float(1 - P["edukey_linked"].mean())
+    mess["ks2_missing"] = float(1 - P["ks2_observed"].mean())
+    mess["left_state_schools"] = float(1 - P["in_ks4"].mean())
+    realised = {**_edu_realised(P, rows, mess), **ctx_r, **lab_realised}
+    realised = _clean(json.loads(json.dumps(realised, default=_json_default)))
+    meta = {"seed": int(seed), "scale": int(scale), "cohorts": int(cohorts), "first_ks4_year": S.FIRST_KS4_YEAR,
+            "generator_version": GENERATOR_VERSION, "override": override or {}, "messiness_targets": MESSINESS}
+    doc = T.truth_document(tr, meta, realised)
+    (out / "truth.json").write_text(json.dumps(_clean(doc), indent=1, sort_keys=False, default=_json_default, allow_nan=False) + "\n")
+    step("truth.json written")
+    bar.close()
+    return {"out": str(out), "tables": rows, "files": files, "truth": tr, "realised": realised,
+            "seconds": time.perf_counter() - t_start, "timings": timings}
+
+
+def _clean(o):
+    """Replace NaN/inf by None recursively (strict JSON)."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if np.isnan(o) else float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, float) and o != o:
+        return None
+    return str(o)

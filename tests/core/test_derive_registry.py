@@ -1,0 +1,130 @@
+"""The registry keeps the metadata honest; the codebook is generated from it."""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import leokit.derive as d
+from leokit.derive.cli import codebook_main
+from leokit.derive.registry import LEVELS, STATUSES, THEMES
+from leokit.schema import get_schema
+
+REQUIRED = ["name", "label", "theme", "definition", "sources", "unit", "valid_values", "caveats", "level", "status",
+            "function", "output_key"]
+
+CORE = ["ks2_z", "ks4_z", "ks4_pctile", "alevel_points", "alevel_best3", "highest_level_age18", "highest_level_age21",
+        "highest_level_age25", "fsm_ever6", "idaci_decile", "imd_quintile", "polar4_quintile", "tundra_quintile",
+        "he_entry_year", "provider_tariff_group", "subject_group", "degree_class", "graduation_year", "paye_earnings",
+        "sa_earnings", "total_earnings", "real_earnings", "days_employed", "annualised_earnings",
+        "sustained_employment", "oow_benefit_days", "activity_status", "yag", "age_taxyear", "main_enterprise",
+        "employer_size_band", "employer_sector", "n_coworkers", "loo_mean"]
+
+
+def test_core_variables_registered():
+    missing = [n for n in CORE if n not in d.REGISTRY]
+    assert not missing
+
+
+@pytest.mark.parametrize("name", sorted(d.REGISTRY))
+def test_metadata_complete(name):
+    m = d.REGISTRY[name]
+    for f in REQUIRED:
+        v = getattr(m, f)
+        assert v not in ("", (), None), f"{name}: {f} is empty"
+    assert m.theme in THEMES and m.level in LEVELS and m.status in STATUSES
+    assert len(m.definition) > 30
+
+
+@pytest.mark.parametrize("name", sorted(d.REGISTRY))
+def test_sources_exist_in_schema(name):
+    for table, column in d.REGISTRY[name].sources:
+        assert column in get_schema(table).column_names, f"{name}: {table}.{column} not declared in leokit.schema"
+
+
+def test_functions_importable_and_documented():
+    for name, meta in d.REGISTRY.items():
+        _, func = d.get_variable(name)
+        assert inspect.getdoc(func), f"{meta.function} has no docstring"
+        assert meta.function.endswith(func.__qualname__)
+        assert name in func.derived_variables
+
+
+def test_inferred_status_is_flagged_in_caveats():
+    for name in ("sustained_employment", "activity_status"):
+        assert "INFERRED" in d.REGISTRY[name].caveats
+
+
+def test_list_variables_and_codebook_frame():
+    lv = d.list_variables()
+    assert len(lv) == len(d.REGISTRY) and lv["name"].is_unique
+    cb = d.codebook_frame()
+    assert list(cb.columns) == ["name", "label", "theme", "level", "unit", "valid_values", "definition", "sources",
+                                "caveats", "status", "function", "output_key"]
+    order = [list(THEMES).index(t) for t in cb["theme"]]
+    assert order == sorted(order)
+
+
+def test_codebook_csv_and_markdown_are_deterministic(tmp_path):
+    p1 = d.write_codebook_csv(tmp_path / "a" / "codebook.csv")
+    p2 = d.write_codebook_csv(tmp_path / "b.csv")
+    assert p1.read_bytes() == p2.read_bytes()
+    with p1.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(d.REGISTRY)
+    back = pd.read_csv(p1, keep_default_na=False)
+    assert set(back["name"]) == set(d.REGISTRY)
+    md = d.codebook_markdown()
+    assert md == d.codebook_markdown()
+    for title in {THEMES[m.theme] for m in d.REGISTRY.values()}:
+        assert f"## {title}" in md
+    assert "`paye_earnings`" in md
+    assert "<table" in d.codebook_html("earnings") and "paye_earnings" in d.codebook_html("earnings")
+
+
+def test_cli_writes_csv(tmp_path, capsys):
+    out = tmp_path / "cb.csv"
+    assert codebook_main(["--csv", str(out), "--markdown", str(tmp_path / "cb.md")]) == 0
+    assert out.exists() and (tmp_path / "cb.md").read_text(encoding="utf-8") == d.codebook_markdown()
+    assert codebook_main([]) == 0
+    assert "paye_earnings" in capsys.readouterr().out
+
+
+def test_cli_module_runs_as_subprocess(tmp_path):
+    out = tmp_path / "cb.csv"
+    r = subprocess.run([sys.executable, "-m", "leokit.derive.cli", "--csv", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+
+
+def test_package_data_present():
+    from importlib import resources
+
+    assert resources.files("leokit").joinpath("data/deflator_cpih.csv").is_file()
+    for q in d.sql.QUERIES:
+        assert resources.files("leokit").joinpath(f"sql/{q}.sql").is_file()
+
+
+def test_duplicate_registration_rejected():
+    with pytest.raises(ValueError):
+        @d.derived(name="paye_earnings", label="x", theme="earnings", definition="x", sources=[("leo_earnings", "Earnings")],
+                   unit="x", valid_values="x", caveats="x", level="person-year")
+        def other():  # pragma: no cover
+            """x"""
+    with pytest.raises(ValueError):
+        d.VariableMeta(name="x", label="x", theme="nope", definition="x", sources=(), unit="x", valid_values="x",
+                       caveats="x", level="person", status="kit")
+
+
+def test_download_link_embeds_the_csv():
+    import base64
+    import re
+
+    link = d.codebook_download_html()
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", link).group(1)
+    assert base64.b64decode(payload).decode("utf-8") == d.codebook_csv_text()
