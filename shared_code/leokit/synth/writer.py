@@ -60,7 +60,10 @@ def _as_array(values: Any, typ: pa.DataType, name: str) -> pa.Array:
             return pa.array(np.where(mask, 0, s.fillna(0).to_numpy()).astype(np.int64), mask=mask).cast(typ)
         return pa.array(arr.astype(np.int64)).cast(typ)
     if pa.types.is_floating(typ):
-        return pa.array(arr.astype(np.float64), type=typ)  # NaN stays NaN; loaders read it as missing
+        f = arr.astype(np.float64)
+        # Missing values are written as Parquet nulls (not NaN), so SQL engines see NULL:
+        # `IS NULL`, `avg()` and `count(col)` then behave as on the real SQL Server tables.
+        return pa.array(f, type=typ, mask=np.isnan(f))
     if pa.types.is_date(typ):
         if arr.dtype.kind == "M":
             d = arr.astype("datetime64[D]")
