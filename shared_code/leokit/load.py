@@ -596,8 +596,8 @@ def stack_census(
       ``idaci_rank``) plus ``idaci_vintage`` '2007' / '2010' / '2015', inferred from the column
       name (see :data:`IDACI_VINTAGES`; missing where the score is missing);
     * ``LLSOA`` (2001 LSOA, to 2011/12) / ``LSOA11`` (2011 LSOA, from 2012/13) -> ``lsoa_original``
-      (the value as recorded) and ``lsoa_vintage`` ('2001'/'2011'); with ``map_lsoa=True`` (default)
-      ``lsoa11cd`` is added: the value itself for 2011 codes, else mapped through the public table
+      (the value as recorded), ``lsoa_vintage`` ('2001'/'2011') and ``lsoa11cd``: the value itself
+      for 2011 codes; with ``map_lsoa=True`` (default) 2001 codes are mapped through the public table
       ``lsoa01_lsoa11_lookup`` (or ``lsoa_lookup=``) by :func:`leokit.context.map_lsoa01_to_lsoa11`
       (split 2001 LSOAs -> the smallest 2011 code, flagged in ``lsoa11_ambiguous``);
     * ``census_year`` (int, the calendar year in which the academic year ends) is added.
@@ -649,11 +649,13 @@ def stack_census(
         counts[f"rows {name}"] = len(h)
         notes.append(f"{name}: {len(renamed)} columns renamed")
     long = pd.concat(frames, ignore_index=True, sort=False)
+    if "lsoa_original" in long.columns:
+        # 2011 codes are already 2011 LSOAs; only 2001 codes need the lookup (map_lsoa=True).
+        long["lsoa11cd"] = long["lsoa_original"].where(long["lsoa_vintage"].eq("2011").fillna(False))
     if map_lsoa and "lsoa_original" in long.columns:
         from leokit.context import map_lsoa01_to_lsoa11  # lazy: context imports this module
 
         is01 = long["lsoa_vintage"].eq("2001").fillna(False).to_numpy(dtype=bool)
-        long["lsoa11cd"] = long["lsoa_original"].where(long["lsoa_vintage"].eq("2011").fillna(False))
         long["lsoa11_ambiguous"] = False
         if is01.any():
             if lsoa_lookup is not None:

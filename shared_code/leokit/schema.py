@@ -291,10 +291,6 @@ def hesa_schema(year: int) -> TableSchema:
 # ----------------------------------------------------------------------------------------------
 # Fixed-name tables
 # ----------------------------------------------------------------------------------------------
-_KS_COMMON = [
-    ("LAESTAB_anon", "str", False), ("URN_anon", "str", False),
-]
-
 _TABLES: dict[str, TableSchema] = {}
 
 
@@ -330,20 +326,28 @@ _register(TableSchema(
     ),
 ))
 
+#: Columns shared by both KS4 tables (identity, school, characteristics) [VRF KS4 sheet; ECHILD]
+_KS4_IDENTITY = (
+    Column("KS4_PupilMatchingRefAnonymous", "str", nullable=False),
+    Column("KS4_ACADYR", "str", nullable=False),
+    Column("KS4_LAESTAB_anon", "str", nullable=False), Column("KS4_URN_anon", "str", nullable=False),
+    Column("KS4_NATRES", "int", values=B01),
+    Column("KS4_GENDER", "str", values=SEX),
+    Column("KS4_YEAROFBIRTH", "int", min=1980, max=2015), Column("KS4_MONTHOFBIRTH", "int", min=1, max=12),
+)
+_KS4_CONTEXT = (
+    Column("KS4_FSM", "int", values=B01), Column("KS4_FSM6", "int", values=B01, description="2011/12 on"),
+    Column("KS4_IDACI", "float", min=0, max=1),
+)
+
 _register(TableSchema(
     name="KS4Pupil_2002_to_2014", database="npd_i2",
     source="VRF KS4 sheet; ECHILD; I1SQL",
     inferred="I2 table name not confirmed (reference §8.1)",
     description="Key stage 4 (GCSE) attainment to 2013/14: one row per pupil record; some pupils have several",
     columns=_cols(
-        Column("KS4_PupilMatchingRefAnonymous", "str", nullable=False),
-        Column("KS4_ACADYR", "str", nullable=False),
-        Column("KS4_LAESTAB_anon", "str", nullable=False), Column("KS4_URN_anon", "str", nullable=False),
-        Column("KS4_NATRES", "int", values=B01),
-        Column("KS4_GENDER", "str", values=SEX),
-        Column("KS4_YEAROFBIRTH", "int", min=1980, max=2015), Column("KS4_MONTHOFBIRTH", "int", min=1, max=12),
-        Column("KS4_FSM", "int", values=B01), Column("KS4_FSM6", "int", values=B01, description="2011/12 on"),
-        Column("KS4_IDACI", "float", min=0, max=1),
+        *_KS4_IDENTITY,
+        *_KS4_CONTEXT,
         Column("KS4_LEVEL2_EM", "int", values=B01, description="5+ A*-C GCSEs incl. English and maths"),
         Column("KS4_PTSCNEWE", "float", min=0, max=700, description="Capped (best 8) GCSE point score, new scale"),
         Column("KS4_HGMATH", "str", values=GCSE_GRADES, description="Highest GCSE maths grade"),
@@ -358,14 +362,8 @@ _register(TableSchema(
     inferred="I2 table name not confirmed; KS4_P8SCORE tails INFERRED",
     description="Key stage 4 attainment from 2014/15 (Attainment 8 / Progress 8 era; GCSEs graded 9-1 from 2017)",
     columns=_cols(
-        Column("KS4_PupilMatchingRefAnonymous", "str", nullable=False),
-        Column("KS4_ACADYR", "str", nullable=False),
-        Column("KS4_LAESTAB_anon", "str", nullable=False), Column("KS4_URN_anon", "str", nullable=False),
-        Column("KS4_NATRES", "int", values=B01),
-        Column("KS4_GENDER", "str", values=SEX),
-        Column("KS4_YEAROFBIRTH", "int", min=1980, max=2015), Column("KS4_MONTHOFBIRTH", "int", min=1, max=12),
-        Column("KS4_FSM", "int", values=B01), Column("KS4_FSM6", "int", values=B01),
-        Column("KS4_IDACI", "float", min=0, max=1),
+        *_KS4_IDENTITY,
+        *_KS4_CONTEXT,
         Column("KS4_ATT8", "float", min=0, max=90, description="Attainment 8 score (0-90)"),
         Column("KS4_P8SCORE", "float", min=-8, max=8, description="Progress 8 score"),
         Column("KS4_KS2EMSS", "float", description="Prior attainment: KS2 English and maths fine level"),

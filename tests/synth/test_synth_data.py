@@ -124,27 +124,31 @@ def _education_people(scale, cohorts, seed, **override):
 def test_peer_effect_recovered_from_truth_person(small_data):
     out, _ = small_data
     tp = _read(out, "truth", "truth_person")
+    planted = json.loads((out / "truth.json").read_text())["school_peer_effect"]["value"]
     est, se = _peer_estimate(tp)
-    assert abs(est - 0.15) < 3 * se + 0.01, (est, se)
+    assert abs(est - planted) < 3 * se + 0.01, (est, se, planted)
     # ks4_z is standardised within cohort; ks2_z standardised within year over observed results
     g = tp.groupby("cohort")["ks4_z"]
     assert np.allclose(g.mean(), 0, atol=1e-9) and np.allclose(g.std(ddof=0), 1, atol=1e-9)
 
 
 def test_peer_effect_override_moves_estimate():
+    base = merge_truth(None)["school_peer_effect"]
+    high = base + 0.35
     P15, _, _ = _education_people(1000, 4, 3)
-    P50, _, _ = _education_people(1000, 4, 3, school_peer_effect=0.5)
+    P50, _, _ = _education_people(1000, 4, 3, school_peer_effect=high)
     e15, s15 = _peer_estimate(P15)
     e50, s50 = _peer_estimate(P50)
     assert e50 > e15 + 0.2
-    assert abs(e50 - 0.5) < 3 * s50 + 0.01 and abs(e15 - 0.15) < 3 * s15 + 0.01
+    assert abs(e50 - high) < 3 * s50 + 0.01 and abs(e15 - base) < 3 * s15 + 0.01
 
 
 def test_contextual_entry_effect_from_potential_outcomes():
     P, edu, uc = _education_people(1500, 12, 5)
     c = edu["contextual"]
     ai = c["idx"]
-    tau = 0.08
+    truth = merge_truth(None)
+    tau = truth["contextual_offer_high_tariff_entry_effect"]
     d = (c["tg1"][ai] == 0).astype(float) - (c["tg0"][ai] == 0).astype(float)
     a = c["a_c"][ai]
     full = a == 1
@@ -157,7 +161,7 @@ def test_contextual_entry_effect_from_potential_outcomes():
     elig = P["contextual_eligible"].to_numpy()
     x = P["idaci_score"].to_numpy()
     appl = P["ucas_applicant"].to_numpy() == 1
-    assert (elig[appl] == (x[appl] >= 0.30)).all() and (elig[~appl] == 0).all()
+    assert (elig[appl] == (x[appl] >= truth["contextual_offer_cutoff"])).all() and (elig[~appl] == 0).all()
     # eligible marginal entrants firm a contextual offer at an adopting high-tariff provider, and met it
     apps = pd.DataFrame(uc["ucas_applications"])
     marg_uid = uc["potential"]["unique_id_cycle"][(P["contextual_entrant"].to_numpy() == 1)[ai]]
@@ -173,7 +177,9 @@ def test_contextual_entry_effect_from_potential_outcomes():
 def test_degree_return_override_moves_graduate_earnings(tmp_path):
     from leokit.synth.generate import generate
     res = {}
-    for tag, tr in (("base", None), ("high", {"degree_return_female": 0.6})):
+    base_value = merge_truth(None)["degree_return_female"]
+    high_value = base_value + 0.34
+    for tag, tr in (("base", None), ("high", {"degree_return_female": high_value})):
         out = tmp_path / tag
         generate(out, seed=3, scale=500, cohorts=1, truth=tr, progress=False)
         tp = _read(out, "truth", "truth_person")
@@ -183,7 +189,7 @@ def test_degree_return_override_moves_graduate_earnings(tmp_path):
         m = m[(m["TaxYear"] >= 201617) & (m["Earnings"] > 0)]
         res[tag] = np.log(m["Earnings"]).mean()
         doc = json.loads((out / "truth.json").read_text())
-        assert doc["degree_return_female"]["value"] == (0.6 if tr else 0.26)
+        assert doc["degree_return_female"]["value"] == (high_value if tr else base_value)
     assert res["high"] > res["base"] + 0.1
 
 

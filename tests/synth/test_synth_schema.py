@@ -80,7 +80,8 @@ def test_truth_json(small_data):
     doc = json.loads((out / "truth.json").read_text())
     assert doc["_meta"]["seed"] == 7 and doc["_meta"]["scale"] == 600 and doc["_meta"]["cohorts"] == 3
     assert "generator_version" in doc["_meta"]
-    assert doc["school_peer_effect"]["value"] == 0.15
+    from leokit.synth.truth import default_truth
+    assert doc["school_peer_effect"]["value"] == default_truth()["school_peer_effect"]
     r = doc["_realised"]
     from leokit.synth.truth import REALISED_KEYS
     for k in REALISED_KEYS:

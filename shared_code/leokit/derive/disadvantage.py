@@ -15,7 +15,6 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..schema import census_suffix
 from ._common import DerivationError, require_columns
 from .registry import derived
 
@@ -24,52 +23,29 @@ __all__ = ["stack_census", "fsm_ever6", "area_measures", "FSM_WINDOW_YEARS"]
 PMR = "PupilMatchingRefAnonymous"
 #: "Ever FSM in the last 6 years": the KS4 year and the five before it.
 FSM_WINDOW_YEARS = 6
-_IDACI_COLS = ("IDACIScore", "IDACIScore_10", "IDACIScore_15")
 
 
-def stack_census(tables: Mapping) -> pd.DataFrame:
-    """Stack per-year census tables into ``[PupilMatchingRefAnonymous, census_year, RecordStatus, FSMeligible,
-    lsoa_original, lsoa_vintage, lsoa11cd, idaci_score]`` (missing columns -> missing values; ``lsoa11cd`` is
-    filled for 2011 LSOAs only). Duplicate records (RecordStatus >= 100) are dropped.
-
-    A minimal, validation-free version of ``leokit.load.stack_census`` with the same output column names, so
-    the functions below accept either (``load.stack_census`` also maps 2001 LSOAs to ``lsoa11cd``)."""
-    parts = []
+def _year_keys(tables: Mapping, what: str) -> dict[int, pd.DataFrame]:
+    """``{2011: frame}`` or ``{"spring_census_2011": frame}`` -> ``{2011: frame}``."""
+    out = {}
     for key, frame in tables.items():
         m = re.search(r"(\d{4})$", str(key))
         if not m:
-            raise DerivationError(f"stack_census: cannot read a year from key {key!r} (use 2011 or 'spring_census_2011')")
-        year = int(m.group(1))
-        sfx = census_suffix(year)
-        plain = {c: c[: -len(sfx)] for c in frame.columns if c.endswith(sfx)}
-        f = frame.rename(columns=plain)
-        require_columns(f, [PMR], f"census {key} (after removing suffix {sfx!r})")
-        n = len(f)
+            raise DerivationError(f"{what}: cannot read a year from key {key!r} (use 2011 or '..._2011')")
+        out[int(m.group(1))] = frame
+    if not out:
+        raise DerivationError(f"{what}: no tables given")
+    return out
 
-        def col(c, f=f, n=n):
-            return f[c].to_numpy() if c in f.columns else np.full(n, None, dtype=object)
 
-        if "LSOA11" in f.columns:
-            lsoa, vint = col("LSOA11"), "2011"
-        else:
-            lsoa, vint = col("LLSOA"), "2001"
-        idaci = next((c for c in _IDACI_COLS if c in f.columns), None)
-        parts.append(pd.DataFrame({
-            PMR: f[PMR].to_numpy(),
-            "census_year": year,
-            "RecordStatus": pd.to_numeric(pd.Series(col("RecordStatus")), errors="coerce").to_numpy(dtype="float64"),
-            "FSMeligible": pd.to_numeric(pd.Series(col("FSMeligible")), errors="coerce").to_numpy(dtype="float64"),
-            "lsoa_original": lsoa,
-            "lsoa_vintage": vint,
-            "lsoa11cd": lsoa if vint == "2011" else np.full(n, None, dtype=object),
-            "idaci_score": (pd.to_numeric(f[idaci], errors="coerce").to_numpy(dtype="float64") if idaci
-                            else np.full(n, np.nan)),
-        }))
-    if not parts:
-        raise DerivationError("stack_census: no tables given")
-    d = pd.concat(parts, ignore_index=True)
-    d = d[~(d["RecordStatus"] >= 100)]
-    return d.reset_index(drop=True)
+def stack_census(tables: Mapping) -> pd.DataFrame:
+    """Stack in-memory census frames (``{2011: frame}`` or ``{"spring_census_2011": frame}``) and keep main
+    records: :func:`leokit.load.stack_census` (``map_lsoa=False``: ``lsoa11cd`` is filled for 2011 LSOAs only)
+    followed by :func:`leokit.load.dedup_census`. The functions below accept the output of either."""
+    from ..load import dedup_census, stack_census as _stack
+
+    long = _stack(tables=_year_keys(tables, "stack_census"), map_lsoa=False, validate=False)
+    return dedup_census(long).reset_index(drop=True)
 
 
 @derived(

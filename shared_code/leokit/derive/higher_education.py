@@ -8,13 +8,12 @@ Person key: ``HE_PUPILMATCHINGREFANONYMOUS`` (the NPD PMR); outputs use ``PupilM
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from ._common import PERSON, DerivationError, require_columns, taxyear_code
+from ._common import PERSON, require_columns, taxyear_code
 from .registry import derived
 
 __all__ = [
@@ -54,16 +53,12 @@ DEGREE_CLASS_LABELS = {"01": "first", "02": "upper second", "03": "lower second"
 
 
 def stack_hesa(tables: Mapping) -> pd.DataFrame:
-    """Stack per-year HESA frames into one frame with an int ``hesa_year`` column (academic year end)."""
-    parts = []
-    for key, frame in tables.items():
-        m = re.search(r"(\d{4})$", str(key))
-        if not m:
-            raise DerivationError(f"stack_hesa: cannot read a year from key {key!r} (use 2011 or 'hesa_2011')")
-        parts.append(frame.assign(hesa_year=int(m.group(1))))
-    if not parts:
-        raise DerivationError("stack_hesa: no tables given")
-    return pd.concat(parts, ignore_index=True, sort=False)
+    """Stack per-year HESA frames (``{2011: frame}`` or ``{"hesa_2011": frame}``) with an int ``hesa_year``
+    column: :func:`leokit.load.stack_hesa` on in-memory frames."""
+    from ..load import stack_hesa as _stack
+    from .disadvantage import _year_keys
+
+    return _stack(tables=_year_keys(tables, "stack_hesa"), validate=False)
 
 
 def jacs_subject_group(codes: pd.Series) -> pd.Series:
