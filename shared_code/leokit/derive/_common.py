@@ -28,6 +28,16 @@ __all__ = [
     "taxyear_at_age",
 ]
 
+from leokit.years import (  # noqa: E402  (the kit's calendar conventions are stated once, in leokit.years)
+    acadyr_end,
+    age_in_taxyear,
+    taxyear_at_age,
+    taxyear_bounds,
+    taxyear_code,
+    taxyear_of_date,
+    taxyear_start_year,
+)
+
 #: Default name of the person identifier column in person-level and person-year outputs: the DfE
 #: "single person resolution" id that bridges NPD (PMR), ILR (RECORDID) and DWP/HMRC (EDUKEY).
 PERSON = "AE_ID"
@@ -97,67 +107,8 @@ def attach_person(
 
 
 # ----------------------------------------------------------------------------------------------
-# Tax years and academic years
+# Intervals and tax years (the conventions themselves live in leokit.years)
 # ----------------------------------------------------------------------------------------------
-def taxyear_code(start_year):
-    """Tax year starting 6 April ``start_year`` -> LEO code (2004 -> 200405). Works on scalars and arrays."""
-    s = np.asarray(start_year, dtype="int64")
-    out = s * 100 + (s + 1) % 100
-    return int(out) if out.ndim == 0 else out
-
-
-def taxyear_start_year(code):
-    """LEO tax-year code -> calendar year in which it starts (200405 -> 2004)."""
-    c = np.asarray(code, dtype="int64")
-    out = c // 100
-    return int(out) if out.ndim == 0 else out
-
-
-def taxyear_bounds(start_year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day of the tax year starting in ``start_year`` (6 April .. 5 April)."""
-    return pd.Timestamp(start_year, 4, 6), pd.Timestamp(start_year + 1, 4, 5)
-
-
-def taxyear_of_date(dates: pd.Series) -> pd.Series:
-    """Start year of the tax year containing each date (6 April - 5 April); NaT -> <NA>."""
-    d = pd.to_datetime(dates)
-    y = d.dt.year
-    before = (d.dt.month < 4) | ((d.dt.month == 4) & (d.dt.day < 6))
-    return (y - before.astype("Int64")).astype("Int64")
-
-
-def acadyr_end(values: pd.Series) -> pd.Series:
-    """Academic year strings ('2009/2010', '2009/10', '200910') or ints -> end calendar year (Int64)."""
-    s = pd.Series(values)
-    if pd.api.types.is_numeric_dtype(s):
-        v = pd.to_numeric(s, errors="coerce")
-        # 200910-style codes -> 2010; plain years are taken as end years
-        return pd.Series(np.where(v > 9999, (v // 100) + 1, v), index=s.index).astype("Int64")
-    t = s.astype("string").str.strip()
-    first = pd.to_numeric(t.str.extract(r"^(\d{4})", expand=False), errors="coerce")
-    has_sep = t.str.contains(r"^\d{4}\s*[/-]", regex=True, na=False) | t.str.fullmatch(r"\d{6}", na=False)
-    end = np.where(has_sep.to_numpy(dtype=bool), first + 1, first)
-    return pd.Series(end, index=s.index).astype("Float64").astype("Int64")
-
-
-def age_in_taxyear(taxyear_start, ks4_year):
-    """The kit's age convention: age of a KS4 cohort in the tax year starting in April ``taxyear_start``.
-
-    ``age = T - C + 17`` where ``T`` is the calendar year the tax year starts (2017 for 201718) and
-    ``C`` the calendar year in which the KS4 academic year ends (2010 for 2009/10). This is the age
-    every member of the cohort has reached by 31 August ``T + 1`` (the end of the academic year that
-    starts inside the tax year); cohort members born September - 5 April reach it during the tax
-    year itself, those born 6 April - August a few months after it ends.
-    Example: KS4 2009/10 (born Sep 1993 - Aug 1994), tax year 2018/19 -> 2018 - 2010 + 17 = 25.
-    """
-    return np.asarray(taxyear_start) - np.asarray(ks4_year) + 17
-
-
-def taxyear_at_age(age, ks4_year):
-    """Inverse of :func:`age_in_taxyear`: start year of the tax year in which the cohort is ``age``."""
-    return np.asarray(ks4_year) + np.asarray(age) - 17
-
-
 def merge_intervals(df: pd.DataFrame, by: Sequence[str], start: str, end: str) -> pd.DataFrame:
     """Union of overlapping or abutting [start, end] day intervals within each ``by`` group, vectorised.
 

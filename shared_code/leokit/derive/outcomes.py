@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import LAST_TAX_YEAR
+from ..years import yag_taxyear
 from ._common import PERSON, DerivationError, lookup_rows, require_columns, taxyear_at_age, taxyear_code
 from .registry import derived
 
@@ -19,15 +20,6 @@ __all__ = ["yag_taxyear", "outcomes_yag", "outcomes_at_age", "person_year_outcom
 
 YAGS = (1, 3, 5, 10)
 AGES = (25, 28, 30)
-
-
-def yag_taxyear(graduation_year, yag):
-    """LEO tax-year code of ``yag`` years after graduation for an academic year ending in ``graduation_year``.
-
-    The first full tax year after the academic year ends (31 August) starts the following April, so
-    1 YAG starts in April ``graduation_year + 1``: 2018/19 graduates (2019) -> 1 YAG = 202021.
-    """
-    return taxyear_code(np.asarray(graduation_year, dtype="int64") + np.asarray(yag, dtype="int64"))
 
 
 def _attach(base: pd.DataFrame, outcomes, person_col: str) -> pd.DataFrame:
