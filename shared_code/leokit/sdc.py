@@ -61,7 +61,7 @@ Medians follow ACRO.  ACRO (1.0.x) files a median under the "Position"
 statistics (median, quartiles, percentiles), whose risks are low counts and
 class disclosure, so it checks a median for the threshold and zeros only; the
 dominance and p-ratio checks belong to "linear aggregations" (sums, means)
-[ACRO].  The reason: dominance protects a *total* that one or two large
+[ACRO].  (ACRO up to 0.4.x applied them to every aggregate, medians included.)  The reason: dominance protects a *total* that one or two large
 contributors can drive, from which their values can be estimated; a median is
 an order statistic that the size of the largest contributions does not move.
 Its own risk is that it *is* one unit's value (or the mean of two), which the
