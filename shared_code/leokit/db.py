@@ -52,6 +52,7 @@ import difflib
 import functools
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -466,8 +467,12 @@ def connect(data_dir=None, database: str = ":memory:", *, read_only: bool = Fals
                       if s == "npd_i2" and sch is not None and (m := _CENSUS_RE.match(t))}
             if tables:
                 has_lookup = ("public", "lsoa01_lsoa11_lookup") in schemas
-                body = _census_sql(tables, map_lsoa=has_lookup)
-                con.execute(f"CREATE OR REPLACE VIEW leokit.census_long AS\n{body}")
+                try:
+                    body = _census_sql(tables, map_lsoa=has_lookup)
+                except (ValueError, KeyError) as e:  # e.g. a census table with two LSOA columns
+                    warnings.warn(f"leokit.db.connect: the view {CENSUS_VIEW} was not created: {e}", stacklevel=2)
+                else:
+                    con.execute(f"CREATE OR REPLACE VIEW leokit.census_long AS\n{body}")
     except Exception:
         con.close()
         raise

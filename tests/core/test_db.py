@@ -272,6 +272,17 @@ def test_census_view_without_lookup_maps_only_2011_codes(data_dir, valid):
     assert (out["lsoa11cd"].iloc[3:] == out["lsoa_original"].iloc[3:]).all()
 
 
+def test_a_census_table_that_cannot_be_stacked_leaves_the_other_views(data_dir, valid):
+    frame = valid("spring_census_2011", 3)
+    frame["LSOA11_spr11"] = frame["LLSOA_spr11"]  # two LSOA vintages in one table: stack_census refuses
+    (data_dir / "npd_i2").mkdir()
+    frame.to_parquet(data_dir / "npd_i2" / "spring_census_2011.parquet", index=False)
+    with pytest.warns(UserWarning, match=r"leokit\.census_long was not created: .*LLSOA"):
+        con = db.connect(data_dir)
+    with con:
+        assert con.sql("SELECT count(*) FROM npd_i2.spring_census_2011").fetchall()[0][0] == 3
+
+
 # ----------------------------------------------------------------------------------------------
 # SRS names and T-SQL
 # ----------------------------------------------------------------------------------------------
