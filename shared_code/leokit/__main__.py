@@ -26,15 +26,22 @@ def register(name: str, help: str):
 @register("generate", "write the synthetic LEO/NPD data (Parquet + truth.json)")
 def _generate_cmd():
     def add(p: argparse.ArgumentParser) -> None:
-        from leokit.schema import DEFAULT_COHORTS
-        p.add_argument("--out", required=True, help="output folder")
-        p.add_argument("--seed", type=int, default=20261129)
-        p.add_argument("--scale", type=int, default=2500, help="pupils per KS4 cohort")
-        p.add_argument("--cohorts", type=int, default=DEFAULT_COHORTS, help="consecutive KS4 cohorts from 2005")
-        p.add_argument("--truth", default=None, help="JSON file overriding planted truth parameters")
-        p.add_argument("--no-progress", action="store_true")
+        import inspect
+
+        from leokit.synth.generate import generate
+
+        # the defaults are generate()'s own, so the help cannot drift from what runs
+        d = {k: v.default for k, v in inspect.signature(generate).parameters.items()}
+        p.add_argument("--out", required=True, help="output folder (created if missing)")
+        p.add_argument("--seed", type=int, default=d["seed"], help="random seed: the same seed gives the same bytes")
+        p.add_argument("--scale", type=int, default=d["scale"], help="pupils per KS4 cohort (at least 50)")
+        p.add_argument("--cohorts", type=int, default=d["cohorts"], help="consecutive KS4 cohorts from 2005")
+        p.add_argument("--truth", default=d["truth"],
+                       help="JSON file overriding planted truth parameters (default: none, the built-in truth)")
+        p.add_argument("--no-progress", action="store_true", help="do not show progress bars (default: shown)")
         p.add_argument("--readme", default=None,
-                       help="also regenerate the generated sections of this README (e.g. data_synthetic/README.md)")
+                       help="also regenerate the generated sections of this README, e.g. data_synthetic/README.md "
+                            "(default: none)")
 
     def run(a: argparse.Namespace) -> int:
         from leokit.synth.generate import generate
@@ -68,11 +75,24 @@ def _codebook_cmd():
     return add_arguments, run
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows every option's default, except where the help text already says it,
+    for required options and for switches (``store_true``: off unless given)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.required or action.default is None
+                or isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction))):
+            return text
+        return super()._get_help_string(action)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leokit", description="leokit command line")
+    parser = argparse.ArgumentParser(prog="python -m leokit", description="leokit command line",
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add, _run, help_) in COMMANDS.items():
-        add(sub.add_parser(name, help=help_, description=help_))
+        add(sub.add_parser(name, help=help_, description=help_, formatter_class=HelpFormatter))
     args = parser.parse_args(argv)
     return COMMANDS[args.command][1](args)
 

@@ -15,19 +15,25 @@ notebooks show outputs that a checker would release:
 * :func:`check_model` and :func:`safe_coef_table` -- residual degrees of
   freedom and small cells behind dummies / fixed effects in regression models.
 
-Every function returns a result whose ``.table`` is what you may show and whose
-``.report`` lists every suppression, rounding and note, with the reason.  The
-``.report`` contains unrounded numbers: it is for you and the output checker
-(the SRS asks for the underlying counts with each request), not for release.
+Every function returns a result whose ``.table`` is what you may show, whose
+``.report`` lists every suppression, rounding and note with the reason, and
+whose ``.evidence`` has one row per cell with what an output checker asks for:
+the unrounded number of units ``n`` and the share of the cell total held by
+the largest two units (``top2_share``), whether each value is released and
+which rules failed.  The report also carries one ``evidence`` row per cell, and
+``.checker_note()`` renders all of it as text to attach to an output request.
+``.report`` and ``.evidence`` contain unrounded numbers: they are for you and
+the output checker (the SRS asks for the underlying counts with each request),
+not for release.  The ``.table`` itself shows only the safe, rounded values.
 
 Rules and defaults
 ------------------
 All thresholds live in the frozen dataclass :class:`SDCRules`.  The defaults
-follow the ONS SRS default rules of thumb, the defaults of ACRO (the SACRO
-project's output checker for UK trusted research environments,
-``acro/default.yaml``) and the DfE conventions for LEO-based official
-statistics.  ACRO itself pins ``pandas<=2.3.3`` and is therefore not a
-dependency; the correspondence is, rule by rule:
+follow the ONS SRS default rules of thumb [ONS-SRS], the defaults of ACRO (the
+SACRO project's output checker for UK trusted research environments, whose
+``acro/default.yaml`` holds the thresholds) [ACRO] and the DfE conventions for
+LEO-based official statistics [GO-DATA].  ACRO itself pins ``pandas<=2.3.3``
+and is therefore not a dependency; the correspondence is, rule by rule:
 
 =====================  ====================  =======  =====================================
 ACRO setting           ``SDCRules`` field     default  what happens here
@@ -37,13 +43,13 @@ safe_threshold         threshold             10       a cell with 1-9 units (dis
                                                        rows) is suppressed ("c")
 zeros_are_disclosive   zeros_are_disclosive  True     a cell with 0 units is suppressed,
                                                        unless declared a structural zero
-safe_nk_n, safe_nk_k   nk_n, nk_k            2, 0.90  magnitude cells (sum/mean/median):
-                                                       suppressed when the largest 2 unit
-                                                       contributions are >= 90% of the cell
-                                                       total (absolute values per unit)
-safe_pratio_p          pratio_p              0.10     magnitude cells: suppressed when
+safe_nk_n, safe_nk_k   nk_n, nk_k            2, 0.90  sums and means: suppressed when the
+                                                       largest 2 unit contributions are
+                                                       >= 90% of the cell total (absolute
+                                                       values per unit); not medians
+safe_pratio_p          pratio_p              0.10     sums and means: suppressed when
                                                        total - largest - second largest
-                                                       < 10% of the largest
+                                                       < 10% of the largest; not medians
 safe_dof_threshold     dof_threshold         10       models: residual dof must be >= 10
 (none)                 round_counts          5        DfE: counts rounded to nearest 5
 (none)                 round_money           100      DfE: earnings rounded to nearest 100
@@ -51,20 +57,37 @@ safe_dof_threshold     dof_threshold         10       models: residual dof must 
 (none)                 suppressed_symbol     "c"      DfE symbol for a suppressed cell
 =====================  ====================  =======  =====================================
 
-Differences from ACRO worth knowing: ACRO computes dominance on rows and marks
-negative values for manual review; here contributions are summed per unit
-(``unit=``) and absolute values are used.  ACRO does not apply secondary
-suppression; here it is applied when totals are shown (``margins=True``).
-Minimum and maximum are refused outright (they are single units' values).
-With the default parameters the p-ratio rule never bites on its own: any cell
-failing p = 10% also fails (2, 90%) dominance; it matters if ``nk_k`` is
-relaxed.
+Medians follow ACRO.  ACRO (1.0.x) files a median under the "Position"
+statistics (median, quartiles, percentiles), whose risks are low counts and
+class disclosure, so it checks a median for the threshold and zeros only; the
+dominance and p-ratio checks belong to "linear aggregations" (sums, means)
+[ACRO].  (ACRO up to 0.4.x applied them to every aggregate, medians included.)  The reason: dominance protects a *total* that one or two large
+contributors can drive, from which their values can be estimated; a median is
+an order statistic that the size of the largest contributions does not move.
+Its own risk is that it *is* one unit's value (or the mean of two), which the
+threshold and rounding (earnings to the nearest 100 pounds) address.  The
+report still shows each median cell's top-2 share as evidence.
 
-Sources: ONS SRS Output Checking Guidance v1.1 (2022, revised 2023) -- default
-threshold 10 and zeros; ACRO ``default.yaml`` (AI-SDC/ACRO); ONS "10-5 rule"
-for Census outputs; DfE LEO graduate outcomes publications -- counts to 5,
-earnings to 100 pounds, percentages to 0.1, ``c`` = suppressed, ``z`` = not
-applicable; Eurostat / sdcLog guidance -- no minimum or maximum.
+Like ACRO, a sum or mean whose unit contributions are all zero is suppressed
+(rule "all zero": it tells every unit's value; ACRO's p-ratio check fails such
+cells).  Differences from ACRO worth knowing: ACRO counts rows and computes
+dominance on rows, sends cells with negative values to manual review and counts
+rows whose value is missing towards the threshold; here ``unit=`` counts
+persons and sums their contributions, absolute values are used, and rows with
+a missing value are dropped before anything is counted.  ACRO does not apply
+secondary suppression; here it is applied when totals are shown
+(``margins=True``), for counts, sums and means (a median is not additive, so a
+total cannot reveal a suppressed one).  ACRO checks a minimum or maximum like a
+median; here both are refused outright (each is a single unit's value,
+[SDCLOG]).  With the default parameters the p-ratio rule never bites on its
+own: any cell failing p = 10% also fails (2, 90%) dominance; it matters if
+``nk_k`` is relaxed.
+
+Sources: [ONS-SRS] (default threshold 10, zeros and structural zeros);
+[ACRO] (thresholds, and which checks apply to which statistic); [ONS-SDC]
+(the "10-5 rule" for Census outputs); [GO-DATA] (DfE LEO graduate outcomes:
+counts to 5, earnings to 100 pounds, percentages to 0.1, ``c`` = suppressed,
+``z`` = not applicable); [SDCLOG] (no minimum or maximum).
 """
 
 from __future__ import annotations
@@ -117,34 +140,39 @@ class SDCRules:
     threshold : int
         Minimum number of units (distinct persons when ``unit=`` is given,
         otherwise rows) behind every published cell or statistic.  Source: ONS
-        SRS rule of thumb (10 observations); ACRO ``safe_threshold: 10``.
+        SRS rule of thumb (10 observations) [ONS-SRS]; ACRO ``safe_threshold: 10``
+        [ACRO].
     zeros_are_disclosive : bool
         A zero count is suppressed (it tells you that *nobody* in the group has
         the attribute: class disclosure).  Declared structural zeros (cells
         that are zero by definition) are exempt.  ACRO ``zeros_are_disclosive:
-        True``; ONS SRS guidance on low counts, zeros and structural zeros.
+        True`` [ACRO]; ONS SRS guidance on low counts, zeros and structural
+        zeros [ONS-SRS].  A sum or mean whose contributions are all zero is
+        suppressed too (it reveals every unit's value; ACRO fails it).
     nk_n, nk_k : int, float
-        (n, k) dominance for magnitude statistics: the largest ``nk_n`` unit
+        (n, k) dominance for sums and means: the largest ``nk_n`` unit
         contributions must be under ``nk_k`` of the cell total (absolute values
-        summed per unit).  ACRO ``safe_nk_n: 2``, ``safe_nk_k: 0.90``.
+        summed per unit).  ACRO ``safe_nk_n: 2``, ``safe_nk_k: 0.90`` [ACRO].
+        Not applied to medians, as in ACRO (see the module docstring).
     pratio_p : float
-        p-ratio (p%) rule: cell total minus the two largest contributions must
-        be at least ``pratio_p`` times the largest contribution, otherwise the
-        second-largest contributor could estimate the largest too closely.
-        ACRO ``safe_pratio_p: 0.10``.
+        p-ratio (p%) rule for sums and means: cell total minus the two largest
+        contributions must be at least ``pratio_p`` times the largest
+        contribution, otherwise the second-largest contributor could estimate
+        the largest too closely.  ACRO ``safe_pratio_p: 0.10`` [ACRO].  Not
+        applied to medians.
     dof_threshold : int
         Minimum residual degrees of freedom of a published model.  ACRO
-        ``safe_dof_threshold: 10``.
+        ``safe_dof_threshold: 10`` [ACRO].
     round_counts : int
         Published counts are rounded to the nearest multiple (DfE LEO
-        publications: 5; ONS 10-5 rule).
+        publications: 5 [GO-DATA]; ONS 10-5 rule [ONS-SDC]).
     round_money : int
         Money statistics (earnings) are rounded to the nearest multiple of this
-        many pounds (DfE LEO graduate outcomes: 100).
+        many pounds (DfE LEO graduate outcomes: 100 [GO-DATA]).
     pct_decimals : int
-        Decimal places for percentages (DfE: 0.1 percentage points).
+        Decimal places for percentages (DfE: 0.1 percentage points [GO-DATA]).
     suppressed_symbol : str
-        Symbol shown for a suppressed cell (DfE: ``"c"``).
+        Symbol shown for a suppressed cell (DfE: ``"c"`` [GO-DATA]).
     """
 
     threshold: int = 10
@@ -175,18 +203,21 @@ class SDCRules:
 
 DEFAULT_RULES = SDCRules()
 
-#: Rule-by-rule correspondence with ACRO's ``default.yaml`` (ACRO setting,
-#: SDCRules field, default, what happens).  Rendered in the book page.
+#: Rule-by-rule correspondence with ACRO's ``default.yaml`` and its choice of
+#: checks per statistic [ACRO] (ACRO setting, SDCRules field, default, what
+#: happens).  Rendered in the book page.
 ACRO_CORRESPONDENCE = pd.DataFrame(
     [
         ("safe_threshold", "threshold", "10",
          "cells with 1-9 units suppressed (n and statistic shown as 'c')"),
         ("zeros_are_disclosive", "zeros_are_disclosive", "True",
-         "zero cells suppressed unless declared structural zeros"),
+         "zero cells suppressed unless declared structural zeros; so are sums and means of all-zero values"),
         ("safe_nk_n / safe_nk_k", "nk_n / nk_k", "2 / 0.90",
-         "sum/mean/median suppressed if top 2 units hold >= 90% of the cell total"),
+         "sum/mean suppressed if top 2 units hold >= 90% of the cell total (not medians, as in ACRO)"),
         ("safe_pratio_p", "pratio_p", "0.10",
-         "sum/mean/median suppressed if total - top1 - top2 < 10% of top1"),
+         "sum/mean suppressed if total - top1 - top2 < 10% of top1 (not medians, as in ACRO)"),
+        ("(statistic 'Median': threshold and zeros only)", "-", "-",
+         "medians checked for threshold and zeros; dominance and p-ratio not applied"),
         ("safe_dof_threshold", "dof_threshold", "10",
          "model refused if residual degrees of freedom < 10"),
         ("(none: DfE convention)", "round_counts", "5", "counts rounded to nearest 5"),
@@ -198,6 +229,12 @@ ACRO_CORRESPONDENCE = pd.DataFrame(
 )
 
 _MAGNITUDE_STATS = ("mean", "median", "sum")
+#: statistics checked for dominance and the p-ratio (ACRO's "linear aggregations"); a median is not [ACRO]
+_DOMINANCE_STATS = ("mean", "sum")
+_MEDIAN_NOTE = ("medians are checked for the threshold and zeros only, as in ACRO: a median is a position "
+                "statistic (one unit's value, or the mean of two) that the size of the largest contributions "
+                "does not move, so dominance and the p-ratio are not applied; it is released rounded - check "
+                "it is not an identifiable value")
 _ALLOWED_STATS = ("count",) + _MAGNITUDE_STATS
 _REFUSED_STATS = {
     "min": "the minimum is the value of a single unit",
@@ -214,6 +251,7 @@ _RULE_ORDER = [
     "complement threshold",
     "dominance",
     "p-ratio",
+    "all zero",
     "secondary",
 ]
 
@@ -325,6 +363,16 @@ class SDCResult:
         ``"table"`` or ``"figure"``.
     rules : SDCRules
         The rules applied.
+    evidence : DataFrame
+        One row per cell and statistic, for the output checker (not for
+        release): the key columns, ``statistic``, ``n`` (unrounded units),
+        ``top1_share`` and ``top2_share`` (share of the cell total of absolute
+        unit contributions held by the largest one and two units),
+        ``p_ratio`` ((total - top1 - top2) / top1), ``dominance_checked``
+        (False for counts, shares and medians), ``n_shown`` and
+        ``value_shown`` (released or suppressed) and ``rules`` (the rules that
+        suppressed it, "" if none).  Shares add ``n_outcome`` and
+        ``n_without``.  Shares of the total are NaN where not applicable.
     """
 
     table: pd.DataFrame
@@ -335,6 +383,37 @@ class SDCResult:
     kind: str = "table"
     rules: SDCRules = field(default=DEFAULT_RULES)
     title: str = ""
+    evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def checker_note(self) -> str:
+        """Plain text for an SRS output request: what the output is, the rules and the evidence per cell.
+
+        Attach it to the request (the checker asks for the unrounded counts behind every cell and,
+        for magnitudes, the share of the largest contributors); do not release it with the output.
+        """
+        r = self.rules
+        lines = [
+            f"{self._header()} -- evidence for the output checker (not for release)",
+            f"Summary: {self.summary}",
+            f"Rules: threshold {r.threshold} units; zeros disclosive: {r.zeros_are_disclosive}; "
+            f"dominance ({r.nk_n}, {r.nk_k:.0%}) and p-ratio {r.pratio_p:.0%} for sums and means; "
+            f"counts rounded to {r.round_counts}, money to {r.round_money}, percentages to {r.pct_decimals} dp; "
+            f"suppressed = '{r.suppressed_symbol}'",
+        ]
+        if len(self.evidence):
+            ev = self.evidence.copy()
+            for c in ("top1_share", "top2_share"):
+                if c in ev.columns:
+                    ev[c] = ev[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+            if "p_ratio" in ev.columns:
+                ev["p_ratio"] = ev["p_ratio"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+            with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
+                lines += ["", "Evidence per cell (n unrounded):", ev.to_string(index=False)]
+        notes = self.report[~self.report["rule"].isin(["evidence"])] if len(self.report) else self.report
+        if len(notes):
+            with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 100):
+                lines += ["", "Suppressions, roundings and notes:", notes.to_string(index=False)]
+        return "\n".join(lines)
 
     @property
     def ok(self) -> bool:
@@ -589,8 +668,15 @@ def _cell_labels(keyframe: pd.DataFrame) -> list[str]:
 # --------------------------------------------------------------------------------------
 def _primary(cells: pd.DataFrame, structural: np.ndarray, rules: SDCRules, stat: str,
              labels: list[str], magnitude: bool, dominance_available: bool,
-             share: bool, report: list[dict]) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """Return (mask_n, mask_stat, reason) -- reason maps cell index to first rule."""
+             share: bool, report: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+    """Return (mask_n, mask_stat, mask_dom, reason).
+
+    ``mask_n``: the count is suppressed (zero, threshold); ``mask_stat``: the statistic is
+    suppressed for a reason that applies to every statistic (counts, numerator/complement of a
+    share); ``mask_dom``: dominance, p-ratio or all-zero contributions (only when
+    ``magnitude and dominance_available``; callers apply it to sums and means, not medians).
+    ``reason`` maps a cell index to the first rule that suppressed it.
+    """
     n = cells["n"].to_numpy()
     T = rules.threshold
     reason: dict[int, str] = {}
@@ -599,6 +685,7 @@ def _primary(cells: pd.DataFrame, structural: np.ndarray, rules: SDCRules, stat:
     thr_fail = (n > 0) & (n < T)
     mask_n = zero_fail | thr_fail
     mask_stat = mask_n.copy()
+    mask_dom = np.zeros(len(n), dtype=bool)
     for i in np.flatnonzero(zero_fail):
         reason[i] = "zero"
         report.append(dict(cell=labels[i], statistic="n", rule="zero", action="suppressed",
@@ -634,27 +721,50 @@ def _primary(cells: pd.DataFrame, structural: np.ndarray, rules: SDCRules, stat:
                                       + (" (100% is disclosive)" if comp[i] == 0 else "")))
         mask_stat = mask_stat | num_fail | comp_fail
     if magnitude and dominance_available:
-        tot = cells["abs_total"].to_numpy(dtype="float64")
-        top1 = cells["top1"].to_numpy(dtype="float64")
-        top2 = cells["top2"].to_numpy(dtype="float64")
-        topn = cells["topn"].to_numpy(dtype="float64")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share_n = np.where(tot > 0, topn / np.where(tot > 0, tot, 1.0), 0.0)
-        dom_fail = ok_n & (tot > 0) & (share_n >= rules.nk_k)
-        rest = tot - top1 - top2
-        pr_fail = ok_n & (top1 > 0) & (rest < rules.pratio_p * top1)
+        tot, _top1_share, _top2_share, topn_share, p_ratio = _shares(cells, rules.nk_n)
+        dom_fail = ok_n & (tot > 0) & (topn_share >= rules.nk_k)
+        pr_fail = ok_n & (tot > 0) & (p_ratio < rules.pratio_p)
+        all_zero = ok_n & (tot == 0) & bool(rules.zeros_are_disclosive)
         for i in np.flatnonzero(dom_fail):
             reason.setdefault(i, "dominance")
             report.append(dict(cell=labels[i], statistic=stat, rule="dominance", action="suppressed",
-                               detail=f"top {rules.nk_n} units hold {share_n[i]:.1%} of the cell total "
+                               detail=f"top {rules.nk_n} units hold {topn_share[i]:.1%} of the cell total "
                                       f"(must be under {rules.nk_k:.0%})"))
         for i in np.flatnonzero(pr_fail):
             reason.setdefault(i, "p-ratio")
             report.append(dict(cell=labels[i], statistic=stat, rule="p-ratio", action="suppressed",
-                               detail=f"total - top1 - top2 = {_fmt_num(rest[i])} < "
-                                      f"{rules.pratio_p:.0%} of top1 = {_fmt_num(rules.pratio_p * top1[i])}"))
-        mask_stat = mask_stat | dom_fail | pr_fail
-    return mask_n, mask_stat, reason
+                               detail=f"total - top1 - top2 = {p_ratio[i]:.1%} of top1 "
+                                      f"(must be at least {rules.pratio_p:.0%})"))
+        for i in np.flatnonzero(all_zero):
+            reason.setdefault(i, "all zero")
+            report.append(dict(cell=labels[i], statistic=stat, rule="all zero", action="suppressed",
+                               detail="every unit's contribution is 0, so the statistic tells each unit's value "
+                                      "(class disclosure; ACRO's p-ratio check fails such cells too)"))
+        mask_dom = dom_fail | pr_fail | all_zero
+    return mask_n, mask_stat, mask_dom, reason
+
+
+def _shares(cells: pd.DataFrame, nk_n: int = 2) -> tuple[np.ndarray, ...]:
+    """(total, top1 share, top2 share, top-nk_n share, p-ratio) per cell from its unit contributions.
+
+    Shares are of the total of absolute unit contributions; the p-ratio is
+    (total - top1 - top2) / top1.  NaN where the cell has no contributions (or top1 is 0).
+    """
+    m = len(cells)
+    if "abs_total" not in cells.columns:
+        nan = np.full(m, np.nan)
+        return nan, nan, nan, nan, nan
+    tot = cells["abs_total"].to_numpy(dtype="float64")
+    top1 = cells["top1"].to_numpy(dtype="float64")
+    top2 = cells["top2"].to_numpy(dtype="float64")
+    topn = cells["topn"].to_numpy(dtype="float64") if "topn" in cells.columns else top1 + top2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pos = tot > 0
+        s1 = np.where(pos, top1 / np.where(pos, tot, 1.0), np.nan)
+        s2 = np.where(pos, (top1 + top2) / np.where(pos, tot, 1.0), np.nan)
+        sn = np.where(pos, topn / np.where(pos, tot, 1.0), np.nan)
+        pr = np.where(top1 > 0, (tot - top1 - top2) / np.where(top1 > 0, top1, 1.0), np.nan)
+    return tot, s1, s2, sn, pr
 
 
 def _secondary(key_tuples: list[tuple], all_tokens: list[Any], sizes: np.ndarray,
@@ -798,6 +908,70 @@ def _structural_mask(structural_zeros: Any, keys: _Keys, cells: pd.DataFrame) ->
 
 
 # --------------------------------------------------------------------------------------
+# Evidence for the output checker
+# --------------------------------------------------------------------------------------
+def _rules_by_cell(report: list[dict]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in report:
+        if r.get("action") == "suppressed":
+            lst = out.setdefault(str(r["cell"]), [])
+            if r["rule"] not in lst:
+                lst.append(r["rule"])
+    return out
+
+
+def _evidence(keyframe: pd.DataFrame, labels: list[str], cells: pd.DataFrame, statistic: str,
+              mask_n: np.ndarray, mask_value: np.ndarray, dominance_checked: bool, report: list[dict],
+              rules: SDCRules, share: bool = False, add_rows: bool = True) -> pd.DataFrame:
+    """Per-cell evidence frame; with ``add_rows`` also one ``evidence`` row per cell in ``report``."""
+    n = cells["n"].to_numpy()
+    _tot, s1, s2, _sn, pr = _shares(cells, rules.nk_n)
+    failed = _rules_by_cell(report)
+    ev = keyframe.reset_index(drop=True).copy()
+    for c in ev.columns:
+        if isinstance(ev[c].dtype, pd.CategoricalDtype):
+            ev[c] = ev[c].astype(object)
+    ev["statistic"] = statistic
+    ev["n"] = n.astype("int64")
+    if share:
+        num = cells["num"].to_numpy().astype("int64")
+        ev["n_outcome"] = num
+        ev["n_without"] = n.astype("int64") - num
+    ev["top1_share"] = s1
+    ev["top2_share"] = s2
+    ev["p_ratio"] = pr
+    ev["dominance_checked"] = bool(dominance_checked)
+    ev["n_shown"] = ~np.asarray(mask_n, dtype=bool)
+    ev["value_shown"] = ~np.asarray(mask_value, dtype=bool)
+    skip = set() if dominance_checked else {"dominance", "p-ratio", "all zero"}
+    ev["rules"] = ["; ".join(r for r in failed.get(lab, []) if r not in skip) for lab in labels]
+    if add_rows:
+        report.extend(_evidence_rows(ev, labels))
+    return ev
+
+
+def _evidence_rows(ev: pd.DataFrame, labels: Sequence[str]) -> list[dict]:
+    """One report row per evidence row: the unrounded n and the top-2 share, released or suppressed."""
+    rows = []
+    share = "n_outcome" in ev.columns
+    for i, lab in enumerate(labels):
+        r = ev.iloc[i]
+        parts = [f"n = {int(r['n'])}"]
+        if share:
+            parts.append(f"with outcome {int(r['n_outcome'])}, without {int(r['n_without'])}")
+        if pd.notna(r["top2_share"]):
+            parts.append(f"top-2 share {r['top2_share']:.1%}")
+            if pd.notna(r["p_ratio"]):
+                parts.append(f"p-ratio {r['p_ratio']:.3f}")
+            if not r["dominance_checked"]:
+                parts.append("dominance not applied")
+        detail = "; ".join(parts) + (f" (suppressed by: {r['rules']})" if r["rules"] else "")
+        rows.append(dict(cell=lab, statistic=r["statistic"], rule="evidence",
+                         action="released" if r["value_shown"] else "suppressed", detail=detail))
+    return rows
+
+
+# --------------------------------------------------------------------------------------
 # Input preparation
 # --------------------------------------------------------------------------------------
 def _prepare(data: pd.DataFrame, by: list[str], value: str | None, unit: str | None,
@@ -880,7 +1054,13 @@ def safe_table(
         Numeric column summarised by ``stat`` (required unless stat="count";
         with stat="count" only rows where it is non-missing are counted).
     stat : {"count", "mean", "median", "sum"}
-        "min" and "max" are refused (never releasable).
+        "min" and "max" are refused (never releasable).  Every statistic
+        needs ``rules.threshold`` units per cell (zeros are suppressed);
+        sums and means must also pass dominance and the p-ratio.  Medians are
+        checked for the threshold and zeros only, following ACRO [ACRO]: a
+        median is a position statistic (one unit's value, or the mean of two)
+        that the size of the largest contributions does not move; it is
+        released rounded.
     unit : str, optional
         Column identifying persons: ``n`` counts distinct units and dominance
         is computed on each unit's summed contribution.  Without it, rows are
@@ -913,7 +1093,10 @@ def safe_table(
     SDCResult
         ``.table``: ``by`` columns, the statistic column (except for counts),
         ``n``; suppressed values are ``"c"``, the rest rounded.
-        ``.report``: every suppression, rounding and note.
+        ``.report``: every suppression, rounding and note, and one
+        ``evidence`` row per cell.  ``.evidence``: per cell the unrounded
+        ``n``, the top-1 and top-2 shares, the p-ratio, whether the values
+        are released and which rules failed (for the output checker).
     """
     rules = rules or DEFAULT_RULES
     data = _check_frame(data)
@@ -945,19 +1128,20 @@ def safe_table(
     labels = _cell_labels(keyframe)
     structural = _structural_mask(structural_zeros, keys, cells)
     stat_label = stat if value is None else f"{stat} of {value}"
-    mask_n, mask_stat, reason = _primary(cells, structural, rules, stat_label, labels, magnitude,
-                                          True, False, report)
-    if magnitude and stat == "median":
-        report.append(dict(cell="(all shown cells)", statistic=stat_label, rule="note", action="check",
-                           detail="a median is one unit's value (or the mean of two): it is released only "
-                                  "rounded; check it is not an identifiable value"))
+    dominance = stat in _DOMINANCE_STATS
+    mask_n, mask_stat, mask_dom, reason = _primary(cells, structural, rules, stat_label, labels, magnitude,
+                                                   dominance, False, report)
+    mask_stat = mask_stat | mask_dom
+    if stat == "median":
+        report.append(dict(cell="(all shown cells)", statistic=stat_label, rule="dominance", action="not applied",
+                           detail=_MEDIAN_NOTE))
     if margins:
         kc = [f"__k{i}" for i in range(len(by_l))]
         key_tuples = [tuple(r) for r in cells[kc].to_numpy().tolist()]
         all_tokens = [len(lev) for lev in keys.levels]
         sizes = cells["n"].to_numpy()
         mask_n = _secondary(key_tuples, all_tokens, sizes, mask_n, structural, labels, "n", reason, report)
-        if magnitude:
+        if dominance:  # sums and means add up to the total; a median does not
             mask_stat = _secondary(key_tuples, all_tokens, sizes, mask_stat | mask_n, structural, labels,
                                    stat_label, reason, report)
     mask_stat = mask_stat | mask_n
@@ -985,7 +1169,9 @@ def safe_table(
     extra = [_margins_note(margins, report)] if by_l else []
     summary, n_supp = _summary(len(cells), mask_stat | mask_n, reason, roundings, extra)
     title = (f"{stat} of {value}" if magnitude else "count") + (f" by {', '.join(by_l)}" if by_l else "")
-    return SDCResult(out, _report_frame(report), summary, n_supp, len(cells), "table", rules, title)
+    ev = _evidence(keyframe, labels, cells, stat_label if magnitude else "count", mask_n,
+                   mask_stat if magnitude else mask_n, dominance, report, rules)
+    return SDCResult(out, _report_frame(report), summary, n_supp, len(cells), "table", rules, title, ev)
 
 
 def check_table(
@@ -996,6 +1182,7 @@ def check_table(
     *,
     money_cols: str | Sequence[str] | None = None,
     pct_cols: str | Sequence[str] | None = None,
+    median_cols: str | Sequence[str] | None = None,
     total_col: str | None = None,
     top1_col: str | None = None,
     top2_col: str | None = None,
@@ -1020,16 +1207,28 @@ def check_table(
         Statistic columns suppressed together with the cell: ``stat_cols``
         rounded to ``decimals``, ``money_cols`` to ``rules.round_money``,
         ``pct_cols`` to ``rules.pct_decimals``.
+    median_cols : str or list, optional
+        Which of ``stat_cols`` / ``money_cols`` are medians (or other
+        percentiles).  As in ACRO [ACRO], they are checked for the threshold
+        and zeros only: dominance and the p-ratio are not applied to them, and
+        no secondary suppression (a median is not additive).
     total_col, top1_col, top2_col : str, optional
         Cell total of the absolute unit contributions and the largest and
         second-largest unit contribution.  When given, the dominance and p-ratio
-        rules are applied to the magnitude columns (stat_cols, money_cols);
+        rules are applied to the sums and means (stat_cols, money_cols other
+        than median_cols) and the evidence shows each cell's top-2 share;
         without them a note says dominance was not checked.
     structural_zeros : iterable, optional
         Cells (values / tuples of ``by`` values) that are zero by definition.
     margins_name : str, optional
         Label used in the ``by`` columns for total rows.  When given, totals
         are recognised and secondary suppression is applied.
+
+    Returns
+    -------
+    SDCResult with ``.table`` (contribution columns removed), ``.report`` and
+    ``.evidence`` (one row per cell: unrounded count, top-2 share when the
+    contributions are given, released or suppressed).
     """
     rules = rules or DEFAULT_RULES
     df = _check_frame(df, "df")
@@ -1038,6 +1237,11 @@ def check_table(
     stat_l = _as_list(stat_cols, "stat_cols")
     money_l = _as_list(money_cols, "money_cols")
     pct_l = _as_list(pct_cols, "pct_cols")
+    median_l = _as_list(median_cols, "median_cols")
+    bad = [c for c in median_l if c not in stat_l + money_l]
+    if bad:
+        raise SDCInputError(f"median_cols {bad} must also be listed in stat_cols or money_cols (they say how to "
+                            "round them)")
     contrib = [c for c in (total_col, top1_col, top2_col) if c is not None]
     for role, cols in (("stat_cols", stat_l), ("money_cols", money_l), ("pct_cols", pct_l),
                        ("contribution", contrib)):
@@ -1056,17 +1260,20 @@ def check_table(
         raise SDCInputError(f"count_col {count_col!r} must hold non-negative counts without missing values")
     report: list[dict] = []
     cells = pd.DataFrame({"n": counts.astype("int64")})
-    magnitude = bool(stat_l or money_l)
+    dom_l = [c for c in stat_l + money_l if c not in median_l]  # sums and means
     if contrib:
         cells["abs_total"] = df[total_col].to_numpy(dtype="float64")
         cells["top1"] = df[top1_col].to_numpy(dtype="float64")
         cells["top2"] = df[top2_col].to_numpy(dtype="float64")
         cells["topn"] = cells["top1"] + (cells["top2"] if rules.nk_n >= 2 else 0.0)
-    elif magnitude:
-        report.append(dict(cell="(table)", statistic=", ".join(stat_l + money_l), rule="dominance",
+    elif dom_l:
+        report.append(dict(cell="(table)", statistic=", ".join(dom_l), rule="dominance",
                            action="not checked",
                            detail="no unit contributions given (total_col, top1_col, top2_col): dominance "
                                   "and p-ratio not checked -- prefer safe_table on unit-level data"))
+    if median_l:
+        report.append(dict(cell="(all shown cells)", statistic=", ".join(median_l), rule="dominance",
+                           action="not applied", detail=_MEDIAN_NOTE))
     keyframe = df[by_l].reset_index(drop=True)
     labels = _cell_labels(keyframe)
     structural = np.zeros(len(df), dtype=bool)
@@ -1080,33 +1287,38 @@ def check_table(
             if (counts[hit] > 0).any():
                 raise SDCInputError(f"structural zero {item!r} is declared but its count is not 0")
             structural |= hit
-    stat_label = ", ".join(stat_l + money_l + pct_l) or count_col
-    mask_n, mask_stat, reason = _primary(cells, structural, rules, stat_label, labels, magnitude,
-                                          bool(contrib), False, report)
+    add_l = dom_l + pct_l  # additive statistics: secondary suppression applies
+    add_label = ", ".join(add_l) or count_col
+    mask_n, mask_stat, mask_dom, reason = _primary(cells, structural, rules, ", ".join(dom_l) or add_label, labels,
+                                                   bool(dom_l), bool(contrib), False, report)
+    mask_add = mask_stat | mask_dom
     margins = margins_name is not None
     if margins:
         key_tuples = [tuple(r) for r in keyframe.astype(object).to_numpy().tolist()]
         all_tokens = [margins_name] * len(by_l)
         sizes = cells["n"].to_numpy()
         mask_n = _secondary(key_tuples, all_tokens, sizes, mask_n, structural, labels, count_col, reason, report)
-        if stat_l or money_l or pct_l:
-            mask_stat = _secondary(key_tuples, all_tokens, sizes, mask_stat | mask_n, structural, labels,
-                                   stat_label, reason, report)
-    mask_stat = mask_stat | mask_n
+        if add_l:
+            mask_add = _secondary(key_tuples, all_tokens, sizes, mask_add | mask_n, structural, labels,
+                                  add_label, reason, report)
+    mask_add = mask_add | mask_n
+    mask_med = mask_stat | mask_n
     rc = int(round_counts if round_counts is not None else rules.round_counts)
     out = df.reset_index(drop=True).copy()
     roundings = []
     for c in stat_l:
-        out[c] = _format_col(df[c].to_numpy(dtype="float64"), mask_stat, rules, decimals=decimals)
+        m = mask_med if c in median_l else mask_add
+        out[c] = _format_col(df[c].to_numpy(dtype="float64"), m, rules, decimals=decimals)
         report.append(dict(cell="(all shown cells)", statistic=c, rule="rounding", action="rounded",
                            detail=f"rounded to {decimals} decimal place(s)"))
     for c in money_l:
-        out[c] = _format_col(df[c].to_numpy(dtype="float64"), mask_stat, rules, base=rules.round_money,
+        m = mask_med if c in median_l else mask_add
+        out[c] = _format_col(df[c].to_numpy(dtype="float64"), m, rules, base=rules.round_money,
                              as_int=True)
         report.append(dict(cell="(all shown cells)", statistic=c, rule="rounding", action="rounded",
                            detail=f"rounded to nearest \u00a3{rules.round_money}"))
     for c in pct_l:
-        out[c] = _format_col(df[c].to_numpy(dtype="float64"), mask_stat, rules, decimals=rules.pct_decimals)
+        out[c] = _format_col(df[c].to_numpy(dtype="float64"), mask_add, rules, decimals=rules.pct_decimals)
         report.append(dict(cell="(all shown cells)", statistic=c, rule="rounding", action="rounded",
                            detail=f"percentage rounded to {rules.pct_decimals} decimal place(s)"))
     if stat_l or money_l or pct_l:
@@ -1121,9 +1333,20 @@ def check_table(
         report.append(dict(cell="(table)", statistic="", rule="note", action="columns removed",
                            detail=f"contribution columns {contrib} are evidence for the checker, not output"))
     extra = [] if margins else [_margins_note(False, report)]
-    summary, n_supp = _summary(len(cells), mask_stat | mask_n, reason, roundings, extra)
+    any_supp = mask_n | (mask_add if add_l else np.zeros(len(cells), dtype=bool)) | \
+        (mask_med if median_l else np.zeros(len(cells), dtype=bool))
+    summary, n_supp = _summary(len(cells), any_supp, reason, roundings, extra)
+    groups = []
+    if add_l:
+        groups.append((add_label, mask_add, bool(contrib) and bool(dom_l)))
+    if median_l:
+        groups.append((", ".join(median_l), mask_med, False))
+    if not groups:
+        groups.append((count_col, mask_n, False))
+    ev = pd.concat([_evidence(keyframe, labels, cells, lab, mask_n, m, dom, report, rules)
+                    for lab, m, dom in groups], ignore_index=True)
     return SDCResult(out, _report_frame(report), summary, n_supp, len(cells), "table", rules,
-                     f"checked table ({len(df)} rows)")
+                     f"checked table ({len(df)} rows)", ev)
 
 
 def safe_share(
@@ -1210,7 +1433,8 @@ def safe_share(
     labels = _cell_labels(keyframe)
     structural = _structural_mask(structural_zeros, keys, cells)
     stat_label = f"% {outcome}" + (f"=={positive!r}" if positive is not None else "")
-    mask_n, mask_stat, reason = _primary(cells, structural, rules, stat_label, labels, False, False, True, report)
+    mask_n, mask_stat, _dom, reason = _primary(cells, structural, rules, stat_label, labels, False, False, True,
+                                               report)
     if margins:
         kc = [f"__k{i}" for i in range(len(by_l))]
         key_tuples = [tuple(r) for r in cells[kc].to_numpy().tolist()]
@@ -1237,7 +1461,8 @@ def safe_share(
     summary, n_supp = _summary(len(cells), mask_stat | mask_n, reason,
                                [f"pct to {rules.pct_decimals} dp", f"counts rounded to {rc}"], extra)
     title = f"share with {outcome}" + (f" by {', '.join(by_l)}" if by_l else "")
-    return SDCResult(out, _report_frame(report), summary, n_supp, len(cells), "table", rules, title)
+    ev = _evidence(keyframe, labels, cells, stat_label, mask_n, mask_stat, False, report, rules, share=True)
+    return SDCResult(out, _report_frame(report), summary, n_supp, len(cells), "table", rules, title, ev)
 
 
 # --------------------------------------------------------------------------------------
@@ -1268,9 +1493,12 @@ def safe_binned(
     ``bins`` is either a number of equal-count (quantile) bins or a sequence
     of explicit bin edges.  Quantile edges are data values, so they are not
     returned: each bin is placed at the mean of ``x`` in the bin.  Both the
-    x-position (mean of ``x``) and the y statistic pass the threshold,
-    dominance and p-ratio rules; a bin failing any check is dropped from the
-    table and listed in the report.
+    x-position (mean of ``x``) and the y statistic pass the threshold rule,
+    and the dominance and p-ratio rules when they are means or sums (a
+    median ``y`` is checked for the threshold only, as in ACRO); a bin
+    failing any check is dropped from the table and listed in the report.
+    ``.evidence`` lists every bin, dropped or not, with its unrounded ``n``
+    and top-2 share.
 
     Returns
     -------
@@ -1349,8 +1577,20 @@ def _figure_from(ry: SDCResult, rx: SDCResult | None, x: str, y: str | None, sta
 
     rep = [_rename(ry.report)]
     if rx is not None:
-        rep.append(_rename(rx.report).loc[lambda r: r["rule"].isin(["dominance", "p-ratio"])])
+        rep.append(_rename(rx.report).loc[lambda r: r["rule"].isin(["dominance", "p-ratio", "all zero"])])
     report = pd.concat(rep, ignore_index=True)
+    report = report[report["rule"] != "evidence"]
+    # evidence: every bin, the y statistic and the x position, with whether the bin is in the plot data
+    evs = [ry.evidence.assign(statistic=(f"{stat} of {y}" if y is not None else "count"))]
+    if rx is not None:
+        evs.append(rx.evidence.assign(statistic=f"mean of {x} (bin position)"))
+    evidence = pd.concat(evs, ignore_index=True)
+    evidence["bin"] = evidence["bin"].astype(str)
+    dropped_bins = set(t.loc[bad, "bin"])
+    evidence["value_shown"] = evidence["value_shown"] & ~evidence["bin"].isin(dropped_bins)
+    evidence["n_shown"] = evidence["n_shown"] & ~evidence["bin"].isin(dropped_bins)
+    report = pd.concat([report, _report_frame(_evidence_rows(evidence, [f"bin={b}" for b in evidence["bin"]]))],
+                       ignore_index=True)
     internal = (report["rule"] == "secondary") | report["detail"].astype(str).str.contains(
         "missing `by` value", regex=False)
     report = report[~internal].reset_index(drop=True)
@@ -1370,7 +1610,7 @@ def _figure_from(ry: SDCResult, rx: SDCResult | None, x: str, y: str | None, sta
     summary = f"{int(bad.sum())} of {n_cells} bins dropped" + (f" ({', '.join(dropped)})" if dropped else "")
     summary += f"; {rc}" + ("" if y is None else f"; y = {stat} of {y}")
     title = (f"{stat} of {y} by bins of {x}" if y is not None else f"histogram of {x}")
-    return SDCResult(out, report, summary, int(bad.sum()), n_cells, "figure", rules, title)
+    return SDCResult(out, report, summary, int(bad.sum()), n_cells, "figure", rules, title, evidence)
 
 
 def safe_histogram(

@@ -29,7 +29,7 @@ import pandas as pd
 __all__ = ["QUERIES", "read_sql", "render", "srs_prefixes", "run_sql", "run_core_outcomes"]
 
 QUERIES = ("paye_earnings", "total_earnings", "sustained_employment", "outcomes_yag")
-#: kit schema -> SRS database name (SQL Server), see reference §1.1
+#: kit schema -> SRS database name (SQL Server) [FFT]
 SRS_DATABASES = {"leo_i2": "LEO_i2", "npd_i2": "npd_i2", "hesa_i2": "hesa_i2", "lilr_i2": "LILR_i2",
                  "ucas_i2": "ucas_i2"}
 
@@ -44,8 +44,9 @@ def read_sql(name: str) -> str:
 def srs_prefixes(project: str) -> dict[str, str]:
     """Schema prefixes for the SRS: ``leo_i2`` -> ``LEO_i2."<project>"`` etc.
 
-    Uses the database names of :data:`leokit.db.SRS_DATABASES` when available (``leokit.db.to_srs_sql`` does
-    the same rewrite for any kit SQL).
+    Uses the database names of :data:`leokit.db.SRS_DATABASES` when available. ``render`` only renames the
+    tables, which is all the portable queries here need; for any other kit SQL use ``leokit.db.to_srs_sql``,
+    which also translates DuckDB-only constructs to T-SQL (or refuses them).
     """
     if not re.fullmatch(r"[A-Za-z0-9_]+", project):
         raise ValueError(f"project id {project!r}: letters, digits and _ only")
