@@ -6,8 +6,8 @@ Three small jobs, each of which Jupyter Book 1 cannot do from configuration alon
    ``[VRF]``, ``[GO-METH]`` ... (the keys of ``book/references.bib``). The pybtex label style
    ``kitkey`` registered here makes the references page and every ``{cite}`` role show the same
    ``[KEY]``, so a reader can look up a citation found anywhere in the kit. The formatting style
-   ``kit`` is pybtex's ``unsrt`` with that label style, keeping titles' capitalisation (entries in
-   file order: the file is sorted by key).
+   ``kit`` is pybtex's ``unsrt`` with that label style, keeping titles' capitalisation, with the
+   entries sorted by key.
 
 2. **Download the executed notebook.** sphinx-book-theme offers ``.ipynb`` downloads of MyST
    Markdown pages only when a launch service (Binder ...) is configured. Here every notebook page
@@ -22,6 +22,11 @@ Three small jobs, each of which Jupyter Book 1 cannot do from configuration alon
    button (JupyterLab, which opens MyST ``.md`` files as notebooks through jupytext) and ``.ipynb``
    pages also a Colab button (Colab opens only ``.ipynb`` files from GitHub, so it is not offered
    for ``.md`` chapters). The links are plain URLs: nothing is fetched at build time.
+
+4. **No duplicated inline scripts.** sphinx-thebe's configuration script (``const THEBE_JS_URL =
+   ...``) ends up twice on every page under Jupyter Book 1, and the second copy throws
+   ``SyntaxError: Identifier 'THEBE_JS_URL' has already been declared`` in the browser. Identical
+   script entries are kept once (the browser test fails on any JavaScript error).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.sorting import BaseSortingStyle
 from pybtex.style.template import field, sentence
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -52,10 +58,18 @@ class KeyLabelStyle(BaseLabelStyle):
             yield entry.key
 
 
+class KeySortingStyle(BaseSortingStyle):
+    """Entries in alphabetical order of their keys, as in ``references.bib``."""
+
+    def sorting_key(self, entry):
+        return entry.key.lower()
+
+
 class KitStyle(UnsrtStyle):
-    """pybtex ``unsrt`` formatting with the kit's key labels."""
+    """pybtex ``unsrt`` formatting with the kit's key labels, sorted by key."""
 
     default_label_style = "kitkey"
+    default_sorting_style = "kitkey"
 
     def format_title(self, e, which_field, as_sentence=True):
         # keep the title's own capitalisation (unsrt lower-cases it: "SACRO" -> "sacro")
@@ -64,6 +78,7 @@ class KitStyle(UnsrtStyle):
 
 
 register_plugin("pybtex.style.labels", "kitkey", KeyLabelStyle)
+register_plugin("pybtex.style.sorting", "kitkey", KeySortingStyle)
 register_plugin("pybtex.style.formatting", "kit", KitStyle)
 
 
@@ -123,10 +138,30 @@ def drop_colab_for_markdown(app: Sphinx, pagename, templatename, context, doctre
             group["buttons"] = [b for b in group.get("buttons", []) if b.get("text") != "Colab"]
 
 
+# --- 4. duplicated scripts ----------------------------------------------------------------------
+def dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        # the same file or inline body, whatever priority it was registered with
+        key = (str(getattr(js, "filename", js)), tuple(sorted(getattr(js, "attributes", {}).items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(js)
+    # in place: the list is the builder's own, and handlers after this one (MathJax, priority 500)
+    # append to it; Sphinx restores it before the next page
+    scripts[:] = kept
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("kit_repository_url", "", "html")
     app.connect("config-inited", configure_launch)
     # before sphinx-book-theme's header buttons (priority 501) read ``ipynb_source``
     app.connect("html-page-context", add_ipynb_download, priority=400)
     app.connect("html-page-context", drop_colab_for_markdown, priority=502)
+    # early: html-page-context stops at the first handler that returns a template name
+    app.connect("html-page-context", dedupe_scripts, priority=450)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
