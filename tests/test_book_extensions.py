@@ -125,6 +125,14 @@ def test_solutions_are_hidden_and_code_executed(offline_site):
     assert solution and "dropdown" in solution.group(0), solution
 
 
+def test_inline_scripts_appear_once(offline_site):
+    # sphinx-thebe's config script came twice and threw a SyntaxError in the browser
+    html = (offline_site / "book" / "chapter.html").read_text()
+    bodies = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    assert bodies and len(bodies) == len(set(bodies)), [b[:60] for b in bodies if bodies.count(b) > 1]
+    assert html.count("const THEBE_JS_URL") == 1
+
+
 def test_mathjax_is_served_from_the_site(offline_site):
     html = (offline_site / "book" / "chapter.html").read_text()
     scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, flags=re.I)

@@ -145,8 +145,9 @@ def dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> Non
         return
     seen, kept = set(), []
     for js in scripts:
-        # the same file or inline body, whatever priority it was registered with
-        key = (str(getattr(js, "filename", js)), tuple(sorted(getattr(js, "attributes", {}).items())))
+        # the same file or inline body (registered once with filename None, once with ''),
+        # whatever priority it was registered with
+        key = (str(getattr(js, "filename", js) or ""), tuple(sorted(getattr(js, "attributes", {}).items())))
         if key in seen:
             continue
         seen.add(key)
