@@ -3,6 +3,11 @@
 #   make book   create .venv if needed, install the locked packages, build the
 #               HTML book (every notebook executed) into _build/html/
 #   make test   same bootstrap, then run the whole test suite
+#   make browser-test
+#               open the built book (make book first) in headless Chromium and
+#               check every page; screenshots go to _build/screenshots/
+#   make chromium
+#               install Debian's chromium if it is missing (needs root; CI)
 #   make venv   only the bootstrap (idempotent; quick when up to date)
 #   make lock   regenerate requirements/lock.txt from pyproject.toml
 #   make clean  remove _build/
@@ -38,11 +43,13 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_ROOT_USER_ACTION := ignore
 
-.PHONY: help venv book test lock clean distclean
+.PHONY: help venv book test browser-test chromium lock clean distclean
 
 help:
 	@echo "make book   - build the HTML book into _build/html (creates .venv if missing)"
 	@echo "make test   - run the full test suite (creates .venv if missing)"
+	@echo "make browser-test - check the built book in headless Chromium (after make book)"
+	@echo "make chromium - install Debian's chromium if missing (root; used by CI)"
 	@echo "make venv   - create/update .venv from $(LOCK)"
 	@echo "make lock   - regenerate $(LOCK) from pyproject.toml"
 	@echo "make clean  - remove _build/"
@@ -70,6 +77,20 @@ book: venv
 
 test: venv
 	$(GUARDED) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser test needs the built book, so it is not part of `make test`
+# (there it is skipped with the reason). Here a missing book or a missing
+# chromium is a failure, not a skip.
+browser-test: venv
+	@test -f _build/html/book/intro.html || { echo "no built book: run 'make book' first" >&2; exit 1; }
+	$(GUARDED) LEOKIT_BOOK_HTML="$(CURDIR)/_build/html" LEOKIT_REQUIRE_BROWSER_TEST=1 \
+	  LEOKIT_SCREENSHOTS="$(CURDIR)/_build/screenshots" \
+	  $(PY) -m pytest -p no:cacheprovider tests/test_book_browser.py $(PYTEST_ARGS)
+
+# Debian's chromium for the browser test (about 40 s; needs root, as on CI).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium is installed"; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 
 # Resolve pyproject.toml's ranges (all extras) in a scratch venv and freeze
 # the exact versions, including pip/setuptools/wheel, into $(LOCK).

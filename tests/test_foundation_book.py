@@ -45,8 +45,10 @@ def _make_book(tmp_path: Path, chapters: dict[str, str]) -> Path:
     book = tmp_path / "throwaway"
     (book / "book").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
-    # _config.yml serves MathJax from book/_vendor; give the copy the same files.
-    (book / "book" / "_vendor").symlink_to(ROOT / "book" / "_vendor")
+    # _config.yml loads the book's Sphinx glue from book/_ext and the bibliography
+    # from book/references.bib; give the copy the same files.
+    (book / "book" / "_ext").symlink_to(ROOT / "book" / "_ext")
+    shutil.copy(ROOT / "book" / "references.bib", book / "book" / "references.bib")
     (book / "book" / "intro.md").write_text("# Throwaway book\n\nBuilt by a test.\n")
     toc = ["format: jb-book", "root: book/intro", "chapters:"]
     for name, content in chapters.items():

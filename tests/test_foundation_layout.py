@@ -91,10 +91,14 @@ def test_jupyter_book_config_executes_and_fails_loudly():
     for d in [".venv", "_build", "data_synthetic", "tests", "bench", "shared_code",
               "README.md", "requirements", ".git"]:
         assert d in excluded, f"{d} must be in exclude_patterns so Sphinx skips it"
-    # vendored MathJax is referenced and present
-    static = [ROOT / p for p in sph["html_static_path"]]
-    assert all(p.is_dir() for p in static)
-    assert any((p / sph["mathjax_path"]).is_file() for p in static)
+    # MathJax comes from the PyPI package sphinx-mathjax-offline (copied into the built site),
+    # not from a CDN and not from files committed here
+    assert "sphinx-mathjax-offline" in cfg["sphinx"]["extra_extensions"]
+    assert "mathjax_path" not in sph  # the extension sets it
+    import importlib.util
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    assert spec and (Path(spec.origin).parent / "static" / "mathjax" / "tex-chtml.js").is_file()
+    assert not (ROOT / "book" / "_vendor").exists()
 
 
 def test_toc_root_is_the_landing_page():
