@@ -15,6 +15,13 @@ with no declared schema or no data file; its message lists near matches.
 :class:`LinkError` (a ``ValueError``) is raised by the linkage helpers, and its subclass
 :class:`CardinalityError` when a join does not have the cardinality the caller stated.
 
+:class:`CoverageWarning` (a ``UserWarning``) is issued when the tables passed to a helper do not cover
+the window of years a result needs (e.g. census years missing from a cohort's six-year FSM window);
+see :mod:`leokit.derive` for the kit's coverage policy.
+
+Every "did you mean ...?" hint in the package (schema validation, ``leokit.derive``'s
+``DerivationError``, the linkage helpers) comes from one function, :func:`did_you_mean`.
+
 Reports - the one pattern used across the package
 -------------------------------------------------
 Every helper that can drop, duplicate or add rows (``stack_census``, ``dedup_census``,
@@ -34,9 +41,10 @@ All reports print as a short human-readable summary and have ``to_dict()``.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 __all__ = [
     "Problem",
@@ -44,6 +52,8 @@ __all__ = [
     "TableNotFoundError",
     "LinkError",
     "CardinalityError",
+    "CoverageWarning",
+    "did_you_mean",
     "Report",
     "DropReport",
     "MatchReport",
@@ -55,7 +65,28 @@ logger = logging.getLogger("leokit")
 
 
 # ----------------------------------------------------------------------------------------------
-# Errors
+# Hints
+# ----------------------------------------------------------------------------------------------
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``name`` was most likely meant to be, or ``None``.
+
+    A candidate equal to ``name`` ignoring letter case wins; otherwise the closest spelling
+    (``difflib``, similarity >= 0.6), compared as written and then ignoring case. This is the one
+    implementation behind every "did you mean ...?" hint in the package.
+    """
+    cands = [str(c) for c in candidates]
+    lower = {c.lower(): c for c in cands}
+    if name.lower() in lower:
+        return lower[name.lower()]
+    m = difflib.get_close_matches(name, cands, n=1, cutoff=0.6)
+    if m:
+        return m[0]
+    m = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    return lower[m[0]] if m else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Errors and warnings
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Problem:
@@ -127,6 +158,14 @@ class LinkError(ValueError):
 
 class CardinalityError(LinkError):
     """A join does not have the stated cardinality (``expect="1:1"``, ``"m:1"``, ``"1:m"``)."""
+
+
+class CoverageWarning(UserWarning):
+    """The tables passed do not cover the years a result needs (the result is a lower bound or partial).
+
+    Turn it into an error with ``on_gap="raise"`` (the derive functions that issue it) or with
+    ``warnings.simplefilter("error", CoverageWarning)``.
+    """
 
 
 # ----------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leokit import schema as _schema
-from leokit.errors import DropReport, Problem, Report, SchemaError, TableNotFoundError, log_report
+from leokit.errors import DropReport, Problem, Report, SchemaError, TableNotFoundError, did_you_mean, log_report
 from leokit.paths import database_of_path, find_table_file, table_files
 
 __all__ = [
@@ -286,15 +286,7 @@ def _check_column(table: str, s: pd.Series, col: _schema.Column) -> list[Problem
     return probs
 
 
-def _hint_for_missing(name: str, candidates: Sequence[str]) -> str | None:
-    lower = {c.lower(): c for c in candidates}
-    if name.lower() in lower:
-        return lower[name.lower()]
-    m = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    if m:
-        return m[0]
-    m = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
-    return lower[m[0]] if m else None
+_hint_for_missing = did_you_mean  # one implementation of the hint, in leokit.errors
 
 
 def validate(
@@ -350,8 +342,8 @@ def validate(
     if unexpected and extra != "ignore":
         if extra == "error":
             for c in unexpected:
-                near = difflib.get_close_matches(c, declared, n=1, cutoff=0.6)
-                extra_hint = f"; close to declared {near[0]!r}" if near else ""
+                near = did_you_mean(c, declared)
+                extra_hint = f"; close to declared {near!r}" if near else ""
                 problems.append(Problem(
                     table, c, "only declared columns",
                     f"an undeclared column{extra_hint} (pass extra='ignore' for real SRS tables with more columns)",

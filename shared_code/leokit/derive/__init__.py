@@ -18,7 +18,12 @@ Tax years keep the LEO code (``TaxYear`` = 201819 for 6 April 2018 - 5 April 201
 from __future__ import annotations
 
 from ._common import (
+    ON_GAP,
     PERSON,
+    PMR,
+    PUPIL_ID_NAMES,
+    CoverageError,
+    CoverageWarning,
     DerivationError,
     acadyr_end,
     age_in_taxyear,
@@ -67,21 +72,42 @@ from .employment import (
     person_spells,
     sustained_employment,
 )
-from .outcomes import AGES, YAGS, outcomes_at_age, outcomes_yag, person_year_outcomes, yag_taxyear
+from .outcomes import (
+    AGES,
+    LINKAGE_STATUSES,
+    YAGS,
+    attach_outcomes,
+    linked_persons,
+    outcomes_at_age,
+    outcomes_yag,
+    person_year_outcomes,
+    yag_taxyear,
+)
 from .employer import coworker_loo, idbr_source_year, main_employer
 from . import sql  # noqa: E402  (SQL versions of the core outcomes; imports no database driver)
 
 
-def pmr_to_person(frame, pmr_lookup, *, pmr_col: str = "PupilMatchingRefAnonymous", person_col: str = PERSON):
-    """Add ``AE_ID`` to an NPD/HESA-keyed frame via ``learner_ae_id_to_pmr_lookup`` (rows whose PMR is not in the
-    lookup are dropped; a PMR linked to several AE_IDs gets the smallest, as ``leokit.link.person_lookup``)."""
-    from ._common import attach_person
+def pmr_to_person(frame, pmr_lookup, *, pmr_col: str | None = None, person_col: str = PERSON, how: str = "inner"):
+    """Add ``AE_ID`` to an NPD/HESA-keyed frame via ``learner_ae_id_to_pmr_lookup``.
 
-    return attach_person(frame, pmr_col, pmr_lookup, mapping_key="PUPILMATCHINGREFANONYMOUS", person_col=person_col)
+    ``pmr_col``: the PMR column (default: ``PupilMatchingRefAnonymous`` or ``KS4_PupilMatchingRefAnonymous``,
+    whichever is present). A PMR linked to several AE_IDs gets the smallest, as ``leokit.link.person_lookup``.
+    ``how="inner"`` (default) drops rows whose PMR is not in the lookup; ``how="left"`` keeps them with a missing
+    ``AE_ID`` - use it for a cohort whose outcomes you will attach with :func:`outcomes_at_age`, which counts
+    those pupils as "not linkable" instead of losing them.
+    """
+    from ._common import attach_person, pick_column, require_columns
+
+    if how not in ("inner", "left"):
+        raise ValueError(f"how must be 'inner' or 'left', not {how!r}")
+    col = pmr_col or pick_column(frame, PUPIL_ID_NAMES, "frame")
+    require_columns(frame, [col], "frame")
+    return attach_person(frame, col, pmr_lookup, mapping_key="PUPILMATCHINGREFANONYMOUS", person_col=person_col,
+                         keep_unmatched=how == "left")
 
 
 __all__ = [
-    "PERSON", "DerivationError", "acadyr_end", "age_in_taxyear", "taxyear_at_age", "taxyear_code", "taxyear_of_date",
+    "PERSON", "PMR", "PUPIL_ID_NAMES", "ON_GAP", "DerivationError", "CoverageError", "CoverageWarning", "acadyr_end", "age_in_taxyear", "taxyear_at_age", "taxyear_code", "taxyear_of_date",
     "taxyear_start_year",
     "REGISTRY", "THEMES", "VariableMeta", "codebook_csv_text", "codebook_download_html", "codebook_frame", "codebook_html", "codebook_markdown", "derived",
     "get_variable", "list_variables", "write_codebook_csv",
@@ -93,7 +119,8 @@ __all__ = [
     "annual_paye_earnings", "annualised_earnings", "load_deflator", "real_earnings", "sa_earnings", "total_earnings",
     "ACTIVITY_CATEGORIES", "GO_CATEGORIES", "activity_status", "days_employed", "out_of_work_benefit_days",
     "person_spells", "sustained_employment",
-    "AGES", "YAGS", "outcomes_at_age", "outcomes_yag", "person_year_outcomes", "yag_taxyear",
+    "AGES", "YAGS", "LINKAGE_STATUSES", "attach_outcomes", "linked_persons", "outcomes_at_age", "outcomes_yag",
+    "person_year_outcomes", "yag_taxyear",
     "coworker_loo", "idbr_source_year", "main_employer",
     "pmr_to_person", "sql",
 ]
