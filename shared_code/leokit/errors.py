@@ -54,6 +54,7 @@ __all__ = [
     "CardinalityError",
     "CoverageWarning",
     "did_you_mean",
+    "numeric_values",
     "Report",
     "DropReport",
     "MatchReport",
@@ -83,6 +84,45 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
         return m[0]
     m = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
     return lower[m[0]] if m else None
+
+
+def numeric_values(values, table: str, column: str, *, error=None):
+    """``values`` as a float64 Series (missing -> NaN), refusing anything that is not a number.
+
+    Numeric and boolean dtypes are converted as they are. A text (object/string) column is accepted only if
+    **every** non-missing value parses as a number (e.g. ``"1"``, ``"2.5"`` from a text export); otherwise the
+    error names the table, the column and examples of the bad values - never the silent
+    ``pd.to_numeric(errors="coerce")`` that would turn them into missing values. Dates and categoricals are
+    refused. ``error``: a callable ``(message, problem) -> Exception`` (default: a :class:`SchemaError`). The one
+    implementation behind the loader's and ``leokit.derive``'s numeric checks.
+    """
+    import numpy as np
+    import pandas as pd
+
+    def fail(expected: str, found: str, msg: str):
+        prob = Problem(table, column, expected, found, "kind")
+        exc = error(msg, prob) if error is not None else SchemaError(table, [prob])
+        raise exc
+
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        fail("numbers", "dtype category", f"{table}: column {column!r} must be numeric but has dtype category; convert "
+             f"it first (e.g. df[{column!r}].astype(float))")
+    if pd.api.types.is_bool_dtype(dt) or (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_complex_dtype(dt)):
+        return s if dt == np.float64 else s.astype("float64")
+    if dt == object or isinstance(dt, pd.StringDtype):
+        num = pd.to_numeric(s, errors="coerce")
+        bad = (s.notna() & num.isna()).to_numpy(dtype=bool)
+        if bad.any():
+            ex = ", ".join(repr(v) for v in list(pd.unique(pd.Series(s[bad], dtype=object)))[:3])
+            n_bad, n_nn = int(bad.sum()), int(s.notna().sum())
+            fail("numbers (or text that parses as numbers)", f"{n_bad} values that are not numbers (e.g. {ex})",
+                 f"{table}: column {column!r} must be numeric, but {n_bad:,} of its {n_nn:,} non-missing values are "
+                 f"not numbers (e.g. {ex}); dtype {dt}. Fix or recode them first - they would otherwise be read as "
+                 "missing")
+        return num.astype("float64")
+    fail("numbers", f"dtype {dt}", f"{table}: column {column!r} must be numeric but has dtype {dt}")
 
 
 # ----------------------------------------------------------------------------------------------

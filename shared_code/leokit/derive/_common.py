@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from leokit.errors import CoverageWarning, Problem, SchemaError, did_you_mean
+from leokit.errors import CoverageWarning, Problem, SchemaError, did_you_mean, numeric_values
 
 __all__ = [
     "DerivationError",
@@ -19,6 +19,8 @@ __all__ = [
     "require_rows",
     "pick_column",
     "as_numeric",
+    "as_taxyear",
+    "as_dates",
     "academic_year",
     "report_gap",
     "format_years",
@@ -145,31 +147,49 @@ def as_numeric(values: pd.Series, frame: str, column: str) -> pd.Series:
     **every** non-missing value parses as a number (e.g. ``"1"``, ``"2.5"`` from a text export); otherwise
     :class:`DerivationError` names the frame, the column and examples of the bad values - never the silent
     ``pd.to_numeric(errors="coerce")`` that would turn them into missing values. Dates and categoricals are
-    refused.
+    refused. (The implementation is :func:`leokit.errors.numeric_values`, shared with the loader.)
     """
+    return numeric_values(values, frame, column,
+                          error=lambda msg, prob: DerivationError(msg, table=frame, problems=[prob]))
+
+
+def as_taxyear(values: pd.Series, frame: str, column: str = "TaxYear") -> pd.Series:
+    """LEO tax-year codes (``201819``) as int64, refusing missing, non-numeric and non-whole values
+    (an integer column is passed through without a copy)."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
-    dt = s.dtype
-    if isinstance(dt, pd.CategoricalDtype):
-        raise DerivationError(f"{frame}: column {column!r} must be numeric but has dtype category; convert it "
-                              f"first (e.g. df[{column!r}].astype(float))", table=frame,
-                              problems=[Problem(frame, column, "numbers", "dtype category", "kind")])
-    if pd.api.types.is_bool_dtype(dt) or (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_complex_dtype(dt)):
-        return s if dt == np.float64 else s.astype("float64")
-    if dt == object or isinstance(dt, pd.StringDtype):
-        num = pd.to_numeric(s, errors="coerce")
-        bad = (s.notna() & num.isna()).to_numpy(dtype=bool)
+    if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_extension_array_dtype(s.dtype):
+        return s
+    v = as_numeric(s, frame, column)
+    bad = (v.isna() | (v % 1 != 0)).to_numpy(dtype=bool)
+    if bad.any():
+        ex = _examples(s[bad])
+        raise DerivationError(f"{frame}: column {column!r}: {int(bad.sum()):,} values are missing or not whole tax-year "
+                              f"codes (e.g. {ex}); expected codes such as 201819", table=frame,
+                              problems=[Problem(frame, column, "tax-year codes such as 201819",
+                                                f"{int(bad.sum())} missing or other values (e.g. {ex})", "values")])
+    return v.astype("int64")
+
+
+def as_dates(values: pd.Series, frame: str, column: str) -> pd.Series:
+    """``values`` as datetime64[ns]: a datetime column as it is; text only if every non-missing value is a date.
+    Numbers are refused (``pd.to_datetime`` would read 20160101 as nanoseconds after 1970)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if getattr(s.dtype, "tz", None) is not None:
+            raise DerivationError(f"{frame}: column {column!r} is timezone-aware ({s.dtype}); use "
+                                  ".dt.tz_localize(None)", table=frame)
+        return s if s.dtype == "datetime64[ns]" else s.astype("datetime64[ns]")
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        d = pd.to_datetime(s, errors="coerce")
+        bad = (s.notna() & d.isna()).to_numpy(dtype=bool)
         if bad.any():
             ex = _examples(s[bad])
-            msg = (f"{frame}: column {column!r} must be numeric, but {int(bad.sum()):,} of its "
-                   f"{int(s.notna().sum()):,} non-missing values are not numbers (e.g. {ex}); dtype {dt}. "
-                   "Fix or recode them first - they would otherwise be read as missing")
-            raise DerivationError(msg, table=frame,
-                                  problems=[Problem(frame, column, "numbers (or text that parses as numbers)",
-                                                    f"{int(bad.sum())} values that are not numbers (e.g. {ex})",
-                                                    "kind")])
-        return num.astype("float64")
-    raise DerivationError(f"{frame}: column {column!r} must be numeric but has dtype {dt}", table=frame,
-                          problems=[Problem(frame, column, "numbers", f"dtype {dt}", "kind")])
+            raise DerivationError(f"{frame}: column {column!r}: {int(bad.sum()):,} values are not dates (e.g. {ex})",
+                                  table=frame, problems=[Problem(frame, column, "dates",
+                                                                 f"{int(bad.sum())} other values (e.g. {ex})", "kind")])
+        return d.astype("datetime64[ns]")
+    raise DerivationError(f"{frame}: column {column!r} must hold dates but has dtype {s.dtype}", table=frame,
+                          problems=[Problem(frame, column, "dates (datetime64)", f"dtype {s.dtype}", "kind")])
 
 
 def academic_year(values: pd.Series, frame: str, column: str) -> pd.Series:
