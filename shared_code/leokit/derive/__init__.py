@@ -10,9 +10,47 @@ and returns a new DataFrame; nothing here reads files or touches the synthetic g
 
 Person keys: LEO outcome functions return ``AE_ID`` when given the EDUKEY -> AE_ID lookup
 (``learner_ae_id_to_edukey_lookup``, or ``leokit.link.resolve_edukeys()``) as ``edukey_map``, else
-``EDUKEY``; an EDUKEY linked to several AE_IDs belongs to the smallest, as in ``leokit.link``; NPD/HESA functions return
-``PupilMatchingRefAnonymous`` (map it to ``AE_ID`` with ``learner_ae_id_to_pmr_lookup``, see :func:`pmr_to_person`).
-Tax years keep the LEO code (``TaxYear`` = 201819 for 6 April 2018 - 5 April 2019).
+``EDUKEY``; an EDUKEY linked to several AE_IDs belongs to the smallest, as in ``leokit.link``. NPD/HESA functions
+return ``PupilMatchingRefAnonymous`` and accept a cohort whose pupil id is ``PupilMatchingRefAnonymous`` or, as in
+the KS4 tables and ``leokit.load.stack_ks4``, ``KS4_PupilMatchingRefAnonymous``; map it to ``AE_ID`` with
+:func:`pmr_to_person`. Tax years keep the LEO code (``TaxYear`` = 201819 for 6 April 2018 - 5 April 2019).
+
+No silent wrong answers
+-----------------------
+* **Linkage.** :func:`outcomes_at_age`, :func:`outcomes_yag` (and :func:`attach_outcomes`) need the EDUKEY lookup
+  and flag every row ``linked`` / ``has_record`` / ``linkage_status``: people who cannot be linked to HMRC/DWP
+  data have missing outcomes, never zeros (see :mod:`leokit.derive.outcomes`).
+* **Coverage policy** (one rule for every windowed derivation). Where the kit's definition fixes a censoring rule
+  the value is missing (:func:`highest_qualification_by_age`: NA where the age window reaches beyond a source's
+  years). Otherwise a value computed from a window that the tables passed do not fully cover (:func:`fsm_ever6`
+  with census years missing, :func:`area_measures` without the KS4-year census, outcomes asked for tax years an
+  outcome frame does not cover, :func:`real_earnings` outside the deflator, CAH-only subjects) is **reported**:
+  ``on_gap="warn"`` (the default) issues a :class:`CoverageWarning`, ``on_gap="raise"`` raises
+  :class:`CoverageError`, ``on_gap="ignore"`` is silent (use it only after checking the gap is expected).
+  Selecting data that are not there at all - an empty cohort, a KS4 year not in the tables
+  (``ks4_attainment(years=...)``, ``leokit.load.stack_ks4(years=...)``), ages none of which lie within the data -
+  raises :class:`DerivationError` instead of returning 0 rows.
+* **Types.** Columns used as numbers must be numbers, or text in which every non-missing value parses as a
+  number; anything else raises :class:`DerivationError` naming the frame, the column and examples of the bad
+  values (never ``errors="coerce"``). Missing columns come with a did-you-mean hint.
+
+The first task of the course - a KS4 cohort, FSM from the census, PAYE earnings at 25 - on tiny frames::
+
+    >>> import pandas as pd, leokit.derive as d
+    >>> post = pd.DataFrame({"KS4_PupilMatchingRefAnonymous": ["a", "b", "c"], "KS4_ACADYR": ["2009/2010"] * 3,
+    ...                      "KS4_ATT8": [40.0, 55.0, 61.0], "KS4_L2BASICS_94": [0, 1, 1], "KS4_FSM6": [1, 0, 0]})
+    >>> cohort = d.fsm_ever6(d.ks4_attainment(ks4_post=post, years=[2010]))  # no census passed: KS4_FSM6
+    >>> pmr = pd.DataFrame({"AE_ID": [1, 2, 3], "PUPILMATCHINGREFANONYMOUS": ["a", "b", "c"]})
+    >>> people = d.pmr_to_person(cohort, pmr, how="left")
+    >>> lookup = pd.DataFrame({"AE_ID": [1, 2], "EDUKEY": ["K1", "K2"]})  # AE_ID 3 has no EDUKEY
+    >>> earn = pd.DataFrame({"Edukey": ["K1"], "TaxYear": [201819], "Earnings": [18500]})
+    >>> paye = d.annual_paye_earnings(earn, lookup)[["AE_ID", "TaxYear", "paye_earnings"]]
+    >>> at25 = d.outcomes_at_age(people, paye, edukey_map=lookup, ages=[25])
+    >>> at25[["AE_ID", "fsm_ever6", "TaxYear", "linkage_status", "paye_earnings"]]
+       AE_ID  fsm_ever6  TaxYear     linkage_status  paye_earnings
+    0      1          1   201819     linked, record        18500.0
+    1      2          0   201819  linked, no record            NaN
+    2      3          0   201819       not linkable            NaN
 """
 
 from __future__ import annotations
@@ -23,7 +61,6 @@ from ._common import (
     PMR,
     PUPIL_ID_NAMES,
     CoverageError,
-    CoverageWarning,
     DerivationError,
     acadyr_end,
     age_in_taxyear,
@@ -32,6 +69,7 @@ from ._common import (
     taxyear_of_date,
     taxyear_start_year,
 )
+from ..errors import CoverageWarning
 from .registry import (
     REGISTRY,
     THEMES,

@@ -70,10 +70,9 @@ def main_employer(leo_earnings: pd.DataFrame, idbr_lookup: pd.DataFrame | None =
         >>> import pandas as pd, leokit.derive as d
         >>> earn = pd.DataFrame({"Edukey": ["K1", "K2"], "TaxYear": [201819, 201819], "Earnings": [9000, 500],
         ...                      "main_enterprise": ["E7", None]})
-        >>> d.main_employer(earn)[["EDUKEY", "TaxYear", "main_enterprise"]]
-          EDUKEY  TaxYear main_enterprise
-        0     K1   201819              E7
-        1     K2   201819            None
+        >>> out = d.main_employer(earn)  # no lookup: keyed by EDUKEY
+        >>> out["EDUKEY"].tolist(), out["main_enterprise"].notna().tolist()
+        (['K1', 'K2'], [True, False])
     """
     require_columns(leo_earnings, ["Edukey", "TaxYear", "main_enterprise"], "leo_earnings")
     pc = person_col or (PERSON if edukey_map is not None else "EDUKEY")

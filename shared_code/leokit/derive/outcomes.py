@@ -163,7 +163,8 @@ def attach_outcomes(frame: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataFr
     ``outcomes``: a frame or list of frames, each with one row per ``[person_col, TaxYear]`` and columns not
     already in ``frame`` or in another outcome frame. ``edukey_map``: the AE_ID -> EDUKEY lookup (required).
     ``on_gap``: what to do when a row asks for a tax year outside the years an outcome frame covers
-    (``"warn"``, ``"raise"``, ``"ignore"``).
+    (``"warn"``, ``"raise"``, ``"ignore"``). With no outcome frames (``outcomes=None``) only the flags are added
+    and ``has_record`` is 0 for every linked row (there is nothing to have a record in).
     """
     require_columns(frame, [person_col, "TaxYear"], name)
     owners = linked_persons(edukey_map, person_col=person_col, caller=name)
@@ -172,10 +173,20 @@ def attach_outcomes(frame: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataFr
         raise DerivationError(f"{name}: already has column(s) {taken}, which attach_outcomes adds; drop or rename "
                               "them first", table=name)
     out = frame.reset_index(drop=True)
+    return _attach_flagged(out, outcomes, _is_linked(out[person_col], owners), person_col=person_col,
+                           last_taxyear=last_taxyear, on_gap=on_gap, name=name)
+
+
+def _is_linked(pid: pd.Series, owners) -> np.ndarray:
+    """True where the person id is one of ``owners`` (never for a missing id)."""
+    linked = map_unique(pid, pd.Series(owners)) >= 0 if len(owners) else np.zeros(len(pid), dtype=bool)
+    return linked & pid.notna().to_numpy(dtype=bool)
+
+
+def _attach_flagged(out: pd.DataFrame, outcomes, linked: np.ndarray, *, person_col: str, last_taxyear: int,
+                    on_gap: str, name: str) -> pd.DataFrame:
+    """The body of :func:`attach_outcomes`, with ``linked`` (one bool per row of ``out``) already known."""
     ty = as_numeric(out["TaxYear"], name, "TaxYear").to_numpy()
-    pid = out[person_col]
-    linked = map_unique(pid, pd.Series(owners)) >= 0 if len(owners) else np.zeros(len(out), dtype=bool)
-    linked &= pid.notna().to_numpy(dtype=bool)
     observed = ty <= last_taxyear
     hit_any = np.zeros(len(out), dtype=bool)
     frames = outcomes if isinstance(outcomes, (list, tuple)) else ([] if outcomes is None else [outcomes])
@@ -229,8 +240,9 @@ def attach_outcomes(frame: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataFr
 
 
 def _population(frame: pd.DataFrame, person_col: str, key: str, what: str, points: np.ndarray, point_col: str,
-                hint: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Repeat every row of ``frame`` once per point; returns the repeated frame and its ``key`` values (int64)."""
+                hint: str, owners) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Repeat every row of ``frame`` once per point; returns the repeated frame, its ``key`` values (int64) and
+    whether each repeated row's person is linked (computed once per person, then repeated)."""
     require_columns(frame, [person_col, key], what)
     require_rows(frame, what, hint)
     taken = [c for c in (point_col, "TaxYear") + _FLAGS if c in frame.columns]
@@ -250,10 +262,11 @@ def _population(frame: pd.DataFrame, person_col: str, key: str, what: str, point
     if k.isna().any():
         raise DerivationError(f"{what}: {int(k.isna().sum()):,} rows have no {key}; {hint}", table=what)
     n = len(frame)
+    linked = _is_linked(pid.reset_index(drop=True), owners)
     rows = np.repeat(np.arange(n), len(points))
     base = frame.iloc[rows].reset_index(drop=True)
     base[point_col] = np.tile(points, n)
-    return base, k.to_numpy(dtype="int64")[rows]
+    return base, k.to_numpy(dtype="int64")[rows], linked[rows]
 
 
 def _no_observed(base: pd.DataFrame, last_taxyear: int, what: str, point_col: str) -> None:
@@ -309,13 +322,14 @@ def outcomes_yag(graduates: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataF
         1      2   201617     not linkable            NaN
     """
     y = np.asarray(yags, dtype="int64")
-    base, gy = _population(graduates, person_col, "graduation_year", "graduates", y, "yag",
-                           "outcomes_yag needs graduates only: select the rows with a graduation_year "
-                           "(e.g. the output of leokit.derive.graduation)")
+    owners = linked_persons(edukey_map, person_col=person_col, caller="outcomes_yag")
+    base, gy, linked = _population(graduates, person_col, "graduation_year", "graduates", y, "yag",
+                                   "outcomes_yag needs graduates only: select the rows with a graduation_year "
+                                   "(e.g. the output of leokit.derive.graduation)", owners)
     base["TaxYear"] = yag_taxyear(gy, base["yag"].to_numpy())
     _no_observed(base, last_taxyear, "graduates", "yag")
-    return attach_outcomes(base, outcomes, edukey_map=edukey_map, person_col=person_col, last_taxyear=last_taxyear,
-                           on_gap=on_gap, name="outcomes_yag")
+    return _attach_flagged(base, outcomes, linked, person_col=person_col, last_taxyear=last_taxyear, on_gap=on_gap,
+                           name="outcomes_yag")
 
 
 @derived(
@@ -364,12 +378,14 @@ def outcomes_at_age(cohort: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataF
         2      3    0   201819       0        <NA>            NaN
     """
     a = np.asarray(ages, dtype="int64")
-    base, c = _population(cohort, person_col, "ks4_year", "cohort", a, "age",
-                          "every person needs the KS4 year that fixes their age (leokit.derive.ks4_attainment)")
+    owners = linked_persons(edukey_map, person_col=person_col, caller="outcomes_at_age")
+    base, c, linked = _population(cohort, person_col, "ks4_year", "cohort", a, "age",
+                                  "every person needs the KS4 year that fixes their age (leokit.derive.ks4_attainment)",
+                                  owners)
     base["TaxYear"] = taxyear_code(taxyear_at_age(base["age"].to_numpy(), c))
     _no_observed(base, last_taxyear, "cohort", "age")
-    return attach_outcomes(base, outcomes, edukey_map=edukey_map, person_col=person_col, last_taxyear=last_taxyear,
-                           on_gap=on_gap, name="outcomes_at_age")
+    return _attach_flagged(base, outcomes, linked, person_col=person_col, last_taxyear=last_taxyear, on_gap=on_gap,
+                           name="outcomes_at_age")
 
 
 def _attach(base: pd.DataFrame, frames, person_col: str) -> pd.DataFrame:
