@@ -4,7 +4,8 @@ Pipeline (both engines, same inputs, same definitions):
   1. annual PAYE earnings per person-tax year (EDUKEY -> AE_ID, summed over a person's EDUKEYs)
   2. days employed per person-tax year (spells merged, clipped to tax years)
   3. sustained employment (5 of the 6 months October-March)
-  4. outcomes 1/3/5/10 years after graduation (earnings + sustained employment)
+  4. outcomes 1/3/5/10 years after graduation (earnings + sustained employment, with the linkage flags
+     linked / has_record / linkage_status of contract C4 in both engines)
   5. main employer per person-year and leave-one-out coworker graduate share
 
 Inputs are built with numpy in the real column layout (England-size by default: 600,000 persons,
@@ -131,7 +132,8 @@ def run_pandas(t: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
 
     t0 = time.perf_counter()
     res["yag"] = d.outcomes_yag(t["graduates"], [res["paye"][["AE_ID", "TaxYear", "paye_earnings"]],
-                                                 res["sus"][["AE_ID", "TaxYear", "sustained_employment"]]])
+                                                 res["sus"][["AE_ID", "TaxYear", "sustained_employment"]]],
+                                edukey_map=lk)
     times["4 YAG outcomes"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -209,9 +211,20 @@ WITH grid AS (
   SELECT g.AE_ID, g.graduation_year, y.yag,
          (g.graduation_year + y.yag) * 100 + (g.graduation_year + y.yag + 1) % 100 AS TaxYear
   FROM graduates g CROSS JOIN (VALUES (1), (3), (5), (10)) AS y (yag)
+), owners AS (
+  SELECT DISTINCT AE_ID FROM (SELECT EDUKEY, MIN(AE_ID) AS AE_ID FROM lookup GROUP BY EDUKEY)
 )
-SELECT gr.*, CASE WHEN gr.TaxYear <= 202021 THEN 1 ELSE 0 END AS observed, p.paye_earnings, s.sustained_employment
+SELECT gr.*, CASE WHEN gr.TaxYear <= 202021 THEN 1 ELSE 0 END AS observed,
+       CASE WHEN o.AE_ID IS NULL THEN 0 ELSE 1 END AS linked,
+       CASE WHEN o.AE_ID IS NULL THEN NULL
+            WHEN p.AE_ID IS NOT NULL OR s.AE_ID IS NOT NULL THEN 1 ELSE 0 END AS has_record,
+       CASE WHEN o.AE_ID IS NULL THEN 'not linkable'
+            WHEN p.AE_ID IS NOT NULL OR s.AE_ID IS NOT NULL THEN 'linked, record'
+            ELSE 'linked, no record' END AS linkage_status,
+       CASE WHEN o.AE_ID IS NOT NULL THEN p.paye_earnings END AS paye_earnings,
+       CASE WHEN o.AE_ID IS NOT NULL THEN s.sustained_employment END AS sustained_employment
 FROM grid gr
+LEFT JOIN owners o ON o.AE_ID = gr.AE_ID
 LEFT JOIN r_paye p ON p.AE_ID = gr.AE_ID AND p.TaxYear = gr.TaxYear
 LEFT JOIN r_sus s ON s.AE_ID = gr.AE_ID AND s.TaxYear = gr.TaxYear
 """
@@ -268,7 +281,11 @@ def check(res: dict, con) -> None:
     cmp(res["paye"], "r_paye", ["AE_ID", "TaxYear"], ["paye_earnings", "n_edukeys_paye"])
     cmp(res["days"], "r_days", ["AE_ID", "TaxYear"], ["days_employed"])
     cmp(res["sus"], "r_sus", ["AE_ID", "TaxYear"], ["months_employed_oct_mar", "sustained_employment"])
-    cmp(res["yag"], "r_yag", ["AE_ID", "yag"], ["TaxYear", "observed", "paye_earnings", "sustained_employment"])
+    cmp(res["yag"], "r_yag", ["AE_ID", "yag"], ["TaxYear", "observed", "linked", "has_record", "paye_earnings",
+                                                 "sustained_employment"])
+    q = con.execute("SELECT AE_ID, yag, linkage_status FROM r_yag").df().sort_values(["AE_ID", "yag"])
+    a = res["yag"].sort_values(["AE_ID", "yag"])
+    assert a["linkage_status"].tolist() == q["linkage_status"].tolist(), "linkage_status differs"
     cmp(res["loo"].dropna(subset=["n_coworkers"]), "r_loo", ["AE_ID", "TaxYear"], ["n_coworkers", "loo_mean_graduate"])
     print("check: pandas and DuckDB results are identical")
 

@@ -11,6 +11,9 @@ The package follows the data flow of a LEO project:
 * ``leokit.sdc``      - statistical disclosure control for every table and figure
 * ``leokit.db``       - the data as a DuckDB database with SRS-like schemas
 * ``leokit.synth``    - the synthetic-data generator (a producer of tables; nothing above imports it)
+
+``import leokit`` makes every part above available as an attribute (``leokit.derive`` and ``leokit.years`` are
+imported on first use, so ``import leokit`` stays light).
 """
 
 __version__ = "0.1.0"
@@ -18,6 +21,7 @@ __version__ = "0.1.0"
 from leokit.errors import (  # noqa: E402
     CardinalityError,
     ChainReport,
+    CoverageWarning,
     DropReport,
     LinkError,
     MatchReport,
@@ -52,11 +56,28 @@ from leokit.context import (  # noqa: E402
 from leokit import db, schema, sdc  # noqa: E402
 
 __all__ = [
-    "SchemaError", "TableNotFoundError", "LinkError", "CardinalityError",
+    "SchemaError", "TableNotFoundError", "LinkError", "CardinalityError", "CoverageWarning",
     "DropReport", "MatchReport", "ChainReport",
     "load_table", "list_tables", "validate", "match_case",
     "stack_census", "dedup_census", "stack_ks4", "dedup_ks4", "stack_hesa",
     "link", "person_lookup", "resolve_edukeys", "edukeys_for_pmr", "add_ae_id", "outcomes_by_person",
     "add_area", "add_employer_context", "add_provider_context", "provider_entry_tariff",
-    "db", "schema", "sdc",
+    "db", "schema", "sdc", "derive", "years",
 ]
+
+_LAZY = ("derive", "years")
+
+
+def __getattr__(name: str):
+    """Import ``leokit.derive`` / ``leokit.years`` on first access (``leokit.derive.fsm_ever6`` after ``import leokit``)."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"leokit.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'leokit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -15,6 +15,13 @@ with no declared schema or no data file; its message lists near matches.
 :class:`LinkError` (a ``ValueError``) is raised by the linkage helpers, and its subclass
 :class:`CardinalityError` when a join does not have the cardinality the caller stated.
 
+:class:`CoverageWarning` (a ``UserWarning``) is issued when the tables passed to a helper do not cover
+the window of years a result needs (e.g. census years missing from a cohort's six-year FSM window);
+see :mod:`leokit.derive` for the kit's coverage policy.
+
+Every "did you mean ...?" hint in the package (schema validation, ``leokit.derive``'s
+``DerivationError``, the linkage helpers) comes from one function, :func:`did_you_mean`.
+
 Reports - the one pattern used across the package
 -------------------------------------------------
 Every helper that can drop, duplicate or add rows (``stack_census``, ``dedup_census``,
@@ -34,9 +41,10 @@ All reports print as a short human-readable summary and have ``to_dict()``.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 __all__ = [
     "Problem",
@@ -44,6 +52,9 @@ __all__ = [
     "TableNotFoundError",
     "LinkError",
     "CardinalityError",
+    "CoverageWarning",
+    "did_you_mean",
+    "numeric_values",
     "Report",
     "DropReport",
     "MatchReport",
@@ -55,7 +66,67 @@ logger = logging.getLogger("leokit")
 
 
 # ----------------------------------------------------------------------------------------------
-# Errors
+# Hints
+# ----------------------------------------------------------------------------------------------
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``name`` was most likely meant to be, or ``None``.
+
+    A candidate equal to ``name`` ignoring letter case wins; otherwise the closest spelling
+    (``difflib``, similarity >= 0.6), compared as written and then ignoring case. This is the one
+    implementation behind every "did you mean ...?" hint in the package.
+    """
+    cands = [str(c) for c in candidates]
+    lower = {c.lower(): c for c in cands}
+    if name.lower() in lower:
+        return lower[name.lower()]
+    m = difflib.get_close_matches(name, cands, n=1, cutoff=0.6)
+    if m:
+        return m[0]
+    m = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
+    return lower[m[0]] if m else None
+
+
+def numeric_values(values, table: str, column: str, *, error=None):
+    """``values`` as a float64 Series (missing -> NaN), refusing anything that is not a number.
+
+    Numeric and boolean dtypes are converted as they are. A text (object/string) column is accepted only if
+    **every** non-missing value parses as a number (e.g. ``"1"``, ``"2.5"`` from a text export); otherwise the
+    error names the table, the column and examples of the bad values - never the silent
+    ``pd.to_numeric(errors="coerce")`` that would turn them into missing values. Dates and categoricals are
+    refused. ``error``: a callable ``(message, problem) -> Exception`` (default: a :class:`SchemaError`). The one
+    implementation behind the loader's and ``leokit.derive``'s numeric checks.
+    """
+    import numpy as np
+    import pandas as pd
+
+    def fail(expected: str, found: str, msg: str):
+        prob = Problem(table, column, expected, found, "kind")
+        exc = error(msg, prob) if error is not None else SchemaError(table, [prob])
+        raise exc
+
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype):
+        fail("numbers", "dtype category", f"{table}: column {column!r} must be numeric but has dtype category; convert "
+             f"it first (e.g. df[{column!r}].astype(float))")
+    if pd.api.types.is_bool_dtype(dt) or (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_complex_dtype(dt)):
+        return s if dt == np.float64 else s.astype("float64")
+    if dt == object or isinstance(dt, pd.StringDtype):
+        num = pd.to_numeric(s, errors="coerce")
+        bad = (s.notna() & num.isna()).to_numpy(dtype=bool)
+        if bad.any():
+            ex = ", ".join(repr(v) for v in list(pd.unique(pd.Series(s[bad], dtype=object)))[:3])
+            n_bad, n_nn = int(bad.sum()), int(s.notna().sum())
+            fail("numbers (or text that parses as numbers)", f"{n_bad} values that are not numbers (e.g. {ex})",
+                 f"{table}: column {column!r} must be numeric, but {n_bad:,} of its {n_nn:,} non-missing values are "
+                 f"not numbers (e.g. {ex}); dtype {dt}. Fix or recode them first - they would otherwise be read as "
+                 "missing")
+        return num.astype("float64")
+    fail("numbers", f"dtype {dt}", f"{table}: column {column!r} must be numeric but has dtype {dt}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Errors and warnings
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Problem:
@@ -127,6 +198,14 @@ class LinkError(ValueError):
 
 class CardinalityError(LinkError):
     """A join does not have the stated cardinality (``expect="1:1"``, ``"m:1"``, ``"1:m"``)."""
+
+
+class CoverageWarning(UserWarning):
+    """The tables passed do not cover the years a result needs (the result is a lower bound or partial).
+
+    Turn it into an error with ``on_gap="raise"`` (the derive functions that issue it) or with
+    ``warnings.simplefilter("error", CoverageWarning)``.
+    """
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Linkage: joins with stated cardinality and full row accounting, and person resolution via AE_ID.
 
-Person identifiers in LEO I2 (reference notes section 1.2 and 2.9)
--------------------------------------------------------------------
+Person identifiers in LEO I2 [VRF; FFT]
+---------------------------------------
 * ``PupilMatchingRefAnonymous`` (PMR) - NPD (``KS4_PupilMatchingRefAnonymous``,
   ``PupilMatchingRefAnonymous_spr11`` ...), HESA (``HE_PUPILMATCHINGREFANONYMOUS``) and UCAS
   (``PupilMatchingRefAnonymous``);
@@ -39,7 +39,6 @@ Report pattern (the same in the whole package): every function returns the frame
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -52,6 +51,7 @@ from leokit.errors import (
     LinkError,
     MatchReport,
     Report,
+    did_you_mean,
     log_report,
 )
 
@@ -96,8 +96,8 @@ def find_column(df: pd.DataFrame, name: str, frame: str = "frame") -> str:
         return hits[0]
     if len(hits) > 1:
         raise LinkError(f"{frame}: several columns match {name!r} ignoring case: {hits}")
-    near = difflib.get_close_matches(name, [str(c) for c in df.columns], n=3, cutoff=0.6)
-    hint = f"; did you mean {near}?" if near else ""
+    near = did_you_mean(name, df.columns)
+    hint = f"; did you mean {near!r}?" if near else ""
     raise LinkError(f"{frame}: no column {name!r} (case-insensitive){hint}")
 
 
@@ -201,9 +201,9 @@ def link(
     for side, df, keys in (("left", left, lk), ("right", right, rk)):
         miss = [k for k in keys if k not in df.columns]
         if miss:
-            near = {k: difflib.get_close_matches(k, [str(c) for c in df.columns], n=2, cutoff=0.6) for k in miss}
+            near = {k: did_you_mean(k, df.columns) for k in miss}
             raise LinkError(f"{label}: {side} frame has no key column(s) {miss}"
-                            + "".join(f"; for {k!r} did you mean {v}?" for k, v in near.items() if v))
+                            + "".join(f"; for {k!r} did you mean {v!r}?" for k, v in near.items() if v))
     for a, b in zip(lk, rk):
         ka, kb = _kind(left[a]), _kind(right[b])
         if "empty" in (ka, kb):

@@ -59,7 +59,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leokit import schema as _schema
-from leokit.errors import DropReport, Problem, Report, SchemaError, TableNotFoundError, log_report
+from leokit.errors import (DropReport, Problem, Report, SchemaError, TableNotFoundError, did_you_mean, log_report,
+                           numeric_values)
 from leokit.paths import database_of_path, find_table_file, table_files
 
 __all__ = [
@@ -286,15 +287,7 @@ def _check_column(table: str, s: pd.Series, col: _schema.Column) -> list[Problem
     return probs
 
 
-def _hint_for_missing(name: str, candidates: Sequence[str]) -> str | None:
-    lower = {c.lower(): c for c in candidates}
-    if name.lower() in lower:
-        return lower[name.lower()]
-    m = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    if m:
-        return m[0]
-    m = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
-    return lower[m[0]] if m else None
+_hint_for_missing = did_you_mean  # one implementation of the hint, in leokit.errors
 
 
 def validate(
@@ -350,8 +343,8 @@ def validate(
     if unexpected and extra != "ignore":
         if extra == "error":
             for c in unexpected:
-                near = difflib.get_close_matches(c, declared, n=1, cutoff=0.6)
-                extra_hint = f"; close to declared {near[0]!r}" if near else ""
+                near = did_you_mean(c, declared)
+                extra_hint = f"; close to declared {near!r}" if near else ""
                 problems.append(Problem(
                     table, c, "only declared columns",
                     f"an undeclared column{extra_hint} (pass extra='ignore' for real SRS tables with more columns)",
@@ -697,8 +690,8 @@ def dedup_census(
 
     1. drop rows with a missing pupil id (``pupil``);
     2. keep *main* records: ``RecordStatus`` in ``main_codes`` (default ``(1,)``: 1 = main
-       record, 101+ = duplicate record as in the kit's schema; the real code list - main 1-10 and
-       20 per the reference notes - is not confirmed, pass ``main_codes`` to widen it);
+       record, 101+ = duplicate record as in the kit's schema; the real code list is wider - main
+       records 1-10 and 20, duplicates 101+ [VRF] - so on real data pass ``main_codes`` to widen it);
     3. if a pupil still has several rows in a year, keep one deterministically: on roll first
        (``OnRoll`` = 1, when the column exists), then the lowest ``RecordStatus``, then the first
        in the input order.
@@ -736,8 +729,16 @@ def dedup_census(
 # ----------------------------------------------------------------------------------------------
 # KS4
 # ----------------------------------------------------------------------------------------------
-def _acadyr_end(s: pd.Series) -> pd.Series:
-    first = pd.to_numeric(s.astype(object).astype(str).str.extract(r"^(\d{4})", expand=False), errors="coerce")
+def _acadyr_end(s: pd.Series, table: str = "KS4") -> pd.Series:
+    """``KS4_ACADYR`` ('2009/2010') -> end year (Int64); a non-missing value that does not start with a four-digit
+    year raises :class:`SchemaError` (it would otherwise become a missing KS4 year)."""
+    text = s.astype(object).where(s.notna()).astype("string")
+    first = pd.to_numeric(text.str.extract(r"^\s*(\d{4})", expand=False), errors="coerce")
+    bad = (s.notna() & first.isna()).to_numpy(dtype=bool)
+    if bad.any():
+        ex = ", ".join(repr(v) for v in list(pd.unique(s[bad].astype(object)))[:3])
+        raise SchemaError(table, [Problem(table, "KS4_ACADYR", "academic years such as '2009/2010'",
+                                          f"{int(bad.sum())} other values (e.g. {ex})", "values")])
     return (first + 1).astype("Int64")
 
 
@@ -745,6 +746,7 @@ def stack_ks4(
     data_dir=None,
     *,
     tables: Mapping[str, pd.DataFrame] | None = None,
+    years: Iterable[int] | None = None,
     validate: bool = True,  # noqa: A002
     report: bool = False,
 ):
@@ -773,13 +775,28 @@ def stack_ks4(
             df = load_table(name, data_dir, validate=validate)
         df = df.copy()
         df["ks4_regime"] = regime
-        df["ks4_year"] = _acadyr_end(df["KS4_ACADYR"]) if "KS4_ACADYR" in df.columns else pd.NA
+        df["ks4_year"] = _acadyr_end(df["KS4_ACADYR"], name) if "KS4_ACADYR" in df.columns else pd.NA
         frames.append(df)
         counts[f"rows {name}"] = len(df)
     if not frames:
         raise TableNotFoundError("KS4", f"stack_ks4: none of the KS4 tables {list(KS4_TABLES.values())} found")
     out = pd.concat(frames, ignore_index=True, sort=False)
-    rep = DropReport(name="stack_ks4", rows_in=len(out), rows_out=len(out), counts=counts, notes=notes)
+    n_all = len(out)
+    dropped = {}
+    if years is not None:
+        want = sorted({int(y) for y in years})
+        have = sorted(int(y) for y in pd.unique(out["ks4_year"].dropna()))
+        missing = [y for y in want if y not in have]
+        if missing:
+            raise TableNotFoundError(
+                "KS4", f"stack_ks4: KS4 year(s) {missing} not in the data (KS4 years present: "
+                       f"{have[0] if have else 'none'}..{have[-1] if have else ''}, {len(have)} years; years are the end "
+                       "year of the academic year, 2016 = 2015/16)")
+        keep = out["ks4_year"].isin(want).fillna(False).to_numpy(dtype=bool)
+        out = out[keep].reset_index(drop=True)
+        dropped[f"KS4 year not in {want}"] = n_all - len(out)
+    rep = DropReport(name="stack_ks4", rows_in=n_all, rows_out=len(out), dropped=dropped, counts=counts, notes=notes)
+    rep.check()
     return _finish(out, rep, report)
 
 
@@ -801,9 +818,13 @@ def dedup_ks4(
     inferred from which outcome columns the frame has. For a pupil with records in both regimes
     the points are on different scales (rare; such pupils are counted in the report).
     """
-    pid = "KS4_PupilMatchingRefAnonymous"
-    if pid not in ks4.columns:
-        raise SchemaError("KS4", [Problem("KS4", pid, "a column of this name", "no such column", "missing")])
+    pid = next((c for c in ("KS4_PupilMatchingRefAnonymous", "PupilMatchingRefAnonymous") if c in ks4.columns), None)
+    if pid is None:
+        hint = did_you_mean("KS4_PupilMatchingRefAnonymous", ks4.columns)
+        raise SchemaError("KS4", [Problem("KS4", "KS4_PupilMatchingRefAnonymous",
+                                          "a column of this name (or PupilMatchingRefAnonymous)",
+                                          "no such column" + (f" (did you mean {hint!r}?)" if hint else ""),
+                                          "missing")])
     if by not in ("pupil", "pupil_year"):
         raise ValueError(f"by must be 'pupil' or 'pupil_year', not {by!r}")
     n = len(ks4)
@@ -823,7 +844,7 @@ def dedup_ks4(
 
     def _num(col: str) -> np.ndarray:
         if col in ks4.columns:
-            return pd.to_numeric(ks4[col], errors="coerce").to_numpy(dtype="float64")
+            return numeric_values(ks4[col], "KS4", col).to_numpy()
         return np.full(n, np.nan)
 
     pre = reg == "pre2015"
@@ -833,7 +854,8 @@ def dedup_ks4(
     key["_natres"] = _num("KS4_NATRES")
     key["_l2"] = l2
     key["_pts"] = pts
-    key["_yr"] = _acadyr_end(ks4["KS4_ACADYR"]).astype("float64").to_numpy() if "KS4_ACADYR" in ks4.columns else 0.0
+    key["_yr"] = (_acadyr_end(ks4["KS4_ACADYR"]).to_numpy(dtype="float64", na_value=np.nan)
+                  if "KS4_ACADYR" in ks4.columns else 0.0)
     key["_pos"] = np.arange(n)
     key = key.reset_index(drop=True)
     valid = key[pid].notna().to_numpy()

@@ -82,24 +82,119 @@ def test_alevel_points_and_best_three():
     assert out.loc["a", "alevel_year"] == 2012
 
 
-def test_highest_qualification_by_age():
-    ks4 = d.ks4_attainment(*_ks4())  # a, b, c KS4 2014; x, y KS4 2016
-    ks5 = pd.DataFrame({"KS5_PupilMatchingRefAnonymous": ["b", "a"], "KS5_ACADYR": ["2015/2016", "2017/2018"],
-                        "KS5_LEV3THRESH": [1, 1]})
-    aims = pd.DataFrame({"RECORDID": [10, 11], "outcome": [1, 3], "NotionalNVQLev": [4, 5],
-                         "start_date": pd.to_datetime(["2016-09-01", "2016-09-01"]),
-                         "end_date": pd.to_datetime(["2017-09-15", "2017-07-01"])})  # a: level 4 in 2017/18 (end 2018)
-    erl = pd.DataFrame({"RECORDID": [10, 11], "AE_ID": [100, 100]})
-    pmr = pd.DataFrame({"AE_ID": [100], "PUPILMATCHINGREFANONYMOUS": ["a"]})
-    grads = pd.DataFrame({PMR: ["c"], "graduation_year": [2019]})
+def _hq_inputs():
+    """KS4 2010 pupils p1..p8 (one route each to a level) and a KS4 2016 pupil q1; hand-made, see the comments."""
+    pre = pd.DataFrame({
+        "KS4_PupilMatchingRefAnonymous": [f"p{i}" for i in range(1, 9)],
+        "KS4_ACADYR": ["2009/2010"] * 8,
+        "KS4_LEVEL2_EM": [1, 0, 0, 1, 1, 0, 1, 0],
+        "KS4_PTSCNEWE": [400.0, 300.0, 0.0, 380.0, 390.0, 250.0, 420.0, 0.0],
+    })
+    post = pd.DataFrame({"KS4_PupilMatchingRefAnonymous": ["q1"], "KS4_ACADYR": ["2015/2016"], "KS4_ATT8": [50.0],
+                         "KS4_L2BASICS_94": [1]})
+    ks4 = d.ks4_attainment(pre, post)
+    ks5 = pd.DataFrame({"KS5_PupilMatchingRefAnonymous": ["p2", "p1"], "KS5_ACADYR": ["2011/2012", "2011/2012"],
+                        "KS5_LEV3THRESH": [1, 0]})
+    aims = pd.DataFrame({
+        "RECORDID": [30, 60, 61],
+        "outcome": [1, 3, 1],  # p6's level-3 aim not achieved
+        "NotionalNVQLev": [2, 3, 5],
+        "start_date": pd.to_datetime(["2010-09-01", "2011-09-01", "2015-09-01"]),
+        "end_date": pd.to_datetime(["2011-06-30", "2012-06-30", "2017-07-01"]),
+    })
+    erl = pd.DataFrame({"RECORDID": [30, 60, 61], "AE_ID": [3, 6, 6]})
+    pmr = pd.DataFrame({"AE_ID": [3, 6], "PUPILMATCHINGREFANONYMOUS": ["p3", "p6"]})
+    he = pd.DataFrame({
+        "HE_PUPILMATCHINGREFANONYMOUS": ["p1", "p4", "p4", "p5", "p5", "p5", "p7"],
+        "hesa_year": [2013, 2014, 2015, 2013, 2014, 2015, 2016],
+        "HE_XPQUAL01": [1, 1, 1, 0, 0, 0, 1],
+        "HE_XQLEV601": ["UG", "OUG", "UG", "UG", "UG", "UG", "UG"],
+        "HE_XCLASS01": ["02", "06", "05", "06", "06", "06", "01"],
+    })
+    return ks4, ks5, aims, erl, pmr, he
+
+
+def test_highest_qualification_levels_follow_the_contract():
+    ks4, ks5, aims, erl, pmr, he = _hq_inputs()
+    cov = {"ks5": (2005, 2021), "ilr": (2006, 2021), "hesa": (2005, 2020)}
     out = d.highest_qualification_by_age(ks4, ks5_student=ks5, aims=aims, education_records_lookup=erl,
-                                         pmr_lookup=pmr, graduates=grads).set_index(PMR)
-    assert out.loc["b", "highest_level_age18"] == 3  # KS5 2016 = KS4 + 2
-    assert out.loc["a", "highest_level_age18"] == 1  # KS5 in 2018 is after age 18; KS4 points > 0
-    assert out.loc["a", "highest_level_age21"] == 4  # ILR level 4 achieved 2017/18; the level 5 aim not achieved
-    assert out.loc["c", "highest_level_age18"] == 2
-    assert out.loc["c", "highest_level_age21"] == 6  # degree 2019 = KS4 + 5
-    assert out.loc["y", "highest_level_age18"] == 2
-    assert pd.isna(out.loc["y", "highest_level_age25"])  # KS4 2016 + 9 = 2025 > 2021: censored
-    with pytest.raises(DerivationError):
-        d.highest_qualification_by_age(ks4, aims=aims)
+                                         pmr_lookup=pmr, hesa=he, coverage=cov).set_index(PMR)
+    got = {p: [out.loc[p, f"highest_level_age{a}"] for a in (18, 21, 25)] for p in out.index if p.startswith("p")}
+    assert got == {
+        "p1": [2, 6, 6],  # KS4 level 2; classified first degree (2:1) in 2012/13 = KS4 + 3
+        "p2": [3, 3, 3],  # KS4 points only (1); KS5 level-3 threshold at 18
+        "p3": [2, 2, 2],  # no KS4 points (0); achieved ILR level-2 aim in 2010/11
+        "p4": [2, 4, 4],  # OUG exit award (CertHE/DipHE) = 4; an unclassified (05) first degree is not level 6
+        "p5": [2, 2, 2],  # entered HE, no award: not a qualification
+        "p6": [1, 1, 4],  # level-3 aim not achieved; achieved ILR level-5 aim in 2016/17 (KS4 + 7) counts as 4
+        "p7": [2, 2, 6],  # first-class degree in 2015/16 = KS4 + 6: after age 21, by age 25
+        "p8": [0, 0, 0],  # nothing
+    }
+    assert out.loc["q1", "highest_level_age18"] == 2
+    assert pd.isna(out.loc["q1", "highest_level_age21"])  # KS4 2016: by 21 = 2020/21, HESA ends 2019/20
+    assert str(out["highest_level_age21"].dtype) == "Int64"
+
+
+def test_highest_qualification_censored_by_the_coverage_read_from_the_data():
+    ks4, ks5, aims, erl, pmr, he = _hq_inputs()
+    ks4 = ks4[ks4[PMR].str.startswith("p")]
+    # HESA rows span 2013-2016, ILR 2011-2017, KS5 2012 only
+    out = d.highest_qualification_by_age(ks4, hesa=he).set_index(PMR)
+    assert out.loc["p1", "highest_level_age21"] == 6  # HESA needed 2013-2015: covered
+    assert out["highest_level_age25"].isna().all()  # HESA needed to 2019 > 2016
+    out = d.highest_qualification_by_age(ks4, ks5_student=ks5).set_index(PMR)
+    assert out.loc["p2", "highest_level_age18"] == 3 and out["highest_level_age21"].isna().all()  # KS5 2013 not seen
+    out = d.highest_qualification_by_age(ks4, aims=aims, education_records_lookup=erl, pmr_lookup=pmr).set_index(PMR)
+    assert out.loc["p3", "highest_level_age21"] == 2 and out["highest_level_age25"].isna().all()  # ILR ends 2017
+    out = d.highest_qualification_by_age(ks4, hesa=he, coverage={"hesa": (2005, 2020)}).set_index(PMR)
+    assert out.loc["p7", "highest_level_age25"] == 6  # explicit coverage overrides the data
+    base = d.highest_qualification_by_age(ks4).set_index(PMR)  # KS4 only: nothing to censor
+    assert base.notna().all().all() and base.loc["p1", "highest_level_age25"] == 2
+
+
+def test_highest_qualification_start_gap_censors_and_warns():
+    ks4, _, _, _, _, he = _hq_inputs()
+    late = he[he["hesa_year"] >= 2014]  # HESA from 2013/14 only, but KS4 2010 needs it from 2012/13
+    with pytest.warns(d.CoverageWarning, match="hesa starts in 2014 but KS4 cohort"):
+        out = d.highest_qualification_by_age(ks4, hesa=late, coverage={"hesa": (2014, 2020)})
+    out = out.set_index(PMR)
+    assert out.loc["p1", "highest_level_age18"] == 2  # HESA not needed by 18
+    assert pd.isna(out.loc["p1", "highest_level_age21"])  # not "2": the 2013 degree would be missed
+    with pytest.raises(d.CoverageError):
+        d.highest_qualification_by_age(ks4, hesa=late, coverage={"hesa": (2014, 2020)}, on_gap="raise")
+
+
+def test_highest_qualification_accepts_the_loaders_ks4_frame_and_refuses_bad_input():
+    from leokit.load import dedup_ks4, stack_ks4
+
+    pre = pd.DataFrame({"KS4_PupilMatchingRefAnonymous": ["p1", "p2", "p2"], "KS4_ACADYR": ["2009/2010"] * 3,
+                        "KS4_LEVEL2_EM": [1, 0, 0], "KS4_PTSCNEWE": [400.0, 300.0, 100.0]})
+    loaded = dedup_ks4(stack_ks4(tables={"pre2015": pre}, validate=False))
+    out = d.highest_qualification_by_age(loaded)
+    assert out["KS4_PupilMatchingRefAnonymous"].tolist() == ["p1", "p2"]
+    assert out["highest_level_age18"].tolist() == [2, 1]
+    with pytest.raises(d.DerivationError, match="one row per pupil"):
+        d.highest_qualification_by_age(stack_ks4(tables={"pre2015": pre}, validate=False))
+    with pytest.raises(d.DerivationError, match="no rows"):
+        d.highest_qualification_by_age(loaded.iloc[:0])
+    _, _, aims, erl, pmr, _ = _hq_inputs()
+    with pytest.raises(DerivationError, match="education_records_lookup"):
+        d.highest_qualification_by_age(loaded, aims=aims)
+    with pytest.raises(DerivationError, match="NotionalNVQLev.*'3a'"):
+        d.highest_qualification_by_age(loaded, aims=aims.assign(NotionalNVQLev=["2", "3a", "5"]),
+                                       education_records_lookup=erl, pmr_lookup=pmr)
+
+
+def test_ks4_attainment_years_selection_and_names():
+    pre, post = _ks4()
+    assert set(d.ks4_attainment(pre, post, years=[2016])["ks4_year"]) == {2016}
+    with pytest.raises(DerivationError, match=r"KS4 year\(s\) \[2019\] not in the data.*2014, 2016"):
+        d.ks4_attainment(pre, post, years=[2016, 2019])
+    from leokit.load import stack_ks4
+
+    stacked = stack_ks4(tables={"pre2015": pre, "post2015": post}, validate=False)
+    pd.testing.assert_frame_equal(d.ks4_attainment(stacked), d.ks4_attainment(pre, post))
+    renamed = post.rename(columns={"KS4_PupilMatchingRefAnonymous": PMR})
+    assert d.ks4_attainment(ks4_post=renamed)[PMR].tolist() == ["x", "y"]
+    with pytest.raises(DerivationError, match="KS4_ACADYR.*'unknown'"):
+        d.ks4_attainment(ks4_post=post.assign(KS4_ACADYR=["2015/2016", "unknown"]))

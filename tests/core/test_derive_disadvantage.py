@@ -27,12 +27,13 @@ def test_stack_census_strips_suffixes_and_drops_duplicates():
 
 def test_fsm_ever6_window_and_fallback():
     cohort = pd.DataFrame({PMR: ["a", "b", "z"], "ks4_year": [2014, 2014, 2014], "ks4_fsm6": [0, 1, 1]})
-    out = d.fsm_ever6(cohort, _census()).set_index(PMR)
+    with pytest.warns(d.CoverageWarning, match="KS4 2014"):
+        out = d.fsm_ever6(cohort, _census()).set_index(PMR)
     assert out.loc["a", "fsm_ever6"] == 0  # FSM in 2008 is outside 2009-2014
     assert out.loc["b", "fsm_ever6"] == 0 and out.loc["b", "fsm_ever6_source"] == "census"
     assert out.loc["z", "fsm_ever6"] == 1 and out.loc["z", "fsm_ever6_source"] == "KS4_FSM6"
     wide = pd.DataFrame({PMR: ["a"], "ks4_year": [2012]})
-    assert d.fsm_ever6(wide, _census())["fsm_ever6"].tolist() == [1]  # 2008 within 2007-2012
+    assert d.fsm_ever6(wide, _census(), on_gap="ignore")["fsm_ever6"].tolist() == [1]  # 2008 within 2007-2012
 
 
 def test_area_measures_latest_lsoa_at_or_before_ks4():
@@ -41,13 +42,68 @@ def test_area_measures_latest_lsoa_at_or_before_ks4():
     tundra = pd.DataFrame({"lsoa11cd": ["E01000021"], "tundra_quintile": [4]})
     lk = pd.DataFrame({"lsoa01cd": ["E01000001", "E01000001"], "lsoa11cd": ["E01000022", "E01000021"]})
     cohort = pd.DataFrame({PMR: ["a", "b"], "ks4_year": [2013, 2010]})
-    out = d.area_measures(cohort, _census(), imd=imd, polar4=polar, tundra=tundra, lsoa01_lookup=lk).set_index(PMR)
+    with pytest.warns(d.CoverageWarning, match="KS4 year"):
+        out = d.area_measures(cohort, _census(), imd=imd, polar4=polar, tundra=tundra, lsoa01_lookup=lk).set_index(PMR)
     assert out.loc["a", "lsoa11cd"] == "E01000011" and out.loc["a", "imd_quintile"] == 2
     assert out.loc["a", "idaci_decile"] == 2 and out.loc["a", "polar4_quintile"] == 1
     assert pd.isna(out.loc["a", "tundra_quintile"])
     assert out.loc["b", "lsoa11cd"] is None or pd.isna(out.loc["b", "lsoa11cd"])  # 2001 LSOA not in lookup
     c2 = pd.DataFrame({PMR: ["a"], "ks4_year": [2010]})
-    o2 = d.area_measures(c2, _census(), imd=imd, lsoa01_lookup=lk).set_index(PMR)
+    o2 = d.area_measures(c2, _census(), imd=imd, lsoa01_lookup=lk, on_gap="ignore").set_index(PMR)
     assert o2.loc["a", "lsoa11cd"] == "E01000021" and o2.loc["a", "imd_quintile"] == 5  # split -> smallest code
     with pytest.raises(d.DerivationError, match="lsoa01_lookup"):
-        d.area_measures(c2, _census())
+        d.area_measures(c2, _census(), on_gap="ignore")
+
+
+def _full_census(years, fsm_year=None):
+    """One census per year for pupils a and b; a is eligible in ``fsm_year`` only."""
+    tables = {}
+    for y in years:
+        yy = f"{y % 100:02d}"
+        tables[y] = pd.DataFrame({f"PupilMatchingRefAnonymous_spr{yy}": ["a", "b"], f"RecordStatus_spr{yy}": [1, 1],
+                                  f"FSMeligible_spr{yy}": [int(y == fsm_year), 0]})
+    return d.stack_census(tables)
+
+
+def test_fsm_ever6_covered_window_is_silent_and_gaps_warn_or_raise():
+    import warnings
+
+    cohort = pd.DataFrame({PMR: ["a", "b"], "ks4_year": [2012, 2012]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = d.fsm_ever6(cohort, _full_census(range(2007, 2013), fsm_year=2007))
+    assert out["fsm_ever6"].tolist() == [1, 0]
+    gappy = _full_census([2007, 2008, 2011, 2012], fsm_year=2007)
+    with pytest.warns(d.CoverageWarning, match=r"KS4 2012 \(2 pupils\) lacks 2009-2010"):
+        d.fsm_ever6(cohort, gappy)
+    with pytest.raises(d.CoverageError, match="2009-2010"):
+        d.fsm_ever6(cohort, gappy, on_gap="raise")
+    with pytest.raises(ValueError, match="on_gap"):
+        d.fsm_ever6(cohort, gappy, on_gap="maybe")
+
+
+def test_fsm_ever6_accepts_ks4_table_names_and_refuses_empty_cohorts():
+    from leokit.load import dedup_ks4
+
+    ks4 = pd.DataFrame({"KS4_PupilMatchingRefAnonymous": ["a", "b"], "KS4_ACADYR": ["2011/2012"] * 2,
+                        "KS4_PTSCNEWE": [300.0, 200.0], "KS4_LEVEL2_EM": [1, 0], "KS4_FSM6": [0, 1],
+                        "ks4_year": pd.array([2012, 2012], dtype="Int64")})
+    cohort = dedup_ks4(ks4, regime="pre2015")  # the loader's names: KS4_PupilMatchingRefAnonymous, KS4_FSM6
+    out = d.fsm_ever6(cohort, _full_census(range(2007, 2013), fsm_year=2010))
+    assert out["KS4_PupilMatchingRefAnonymous"].tolist() == ["a", "b"] and out["fsm_ever6"].tolist() == [1, 0]
+    fallback = d.fsm_ever6(cohort)  # no census: the KS4 table's KS4_FSM6
+    assert fallback["fsm_ever6"].tolist() == [0, 1] and set(fallback["fsm_ever6_source"]) == {"KS4_FSM6"}
+    with pytest.raises(d.DerivationError, match="no rows.*KS4 year that is not in the data"):
+        d.fsm_ever6(cohort[cohort["ks4_year"] == 2030], _full_census([2012]))
+    with pytest.raises(d.DerivationError, match="expected one of"):
+        d.fsm_ever6(cohort.rename(columns={"KS4_PupilMatchingRefAnonymous": "pmr"}))
+
+
+def test_fsm_ever6_refuses_text_flags_that_are_not_numbers():
+    census = _full_census(range(2007, 2013))
+    cohort = pd.DataFrame({PMR: ["a", "b"], "ks4_year": [2012, 2012]})
+    ok = census.assign(FSMeligible=census["FSMeligible"].astype(str))  # "0"/"1" from a text export: fine
+    assert d.fsm_ever6(cohort, ok)["fsm_ever6"].tolist() == [0, 0]
+    bad = census.assign(FSMeligible=census["FSMeligible"].map({0: "No", 1: "Yes"}))
+    with pytest.raises(d.DerivationError, match=r"census: column 'FSMeligible' must be numeric.*'No'"):
+        d.fsm_ever6(cohort, bad)

@@ -71,15 +71,35 @@ def test_deflator_file_and_real_earnings():
     assert set(dfl["status"]) == {"approximate"}  # honest until replaced by ONS L522 values
     assert 200304 in set(dfl["tax_year"]) and 202021 in set(dfl["tax_year"])
     f = pd.DataFrame({"TaxYear": [201516, 202021, 199900], "total_earnings": [100.0, 100.0, 100.0]})
-    r = d.real_earnings(f, base_taxyear=202021)
+    with pytest.warns(d.CoverageWarning, match="199900"):
+        r = d.real_earnings(f, base_taxyear=202021)
     idx = dfl.set_index("tax_year")["cpih_index"]
     assert r["real_earnings"].iloc[0] == pytest.approx(100 * idx[202021] / idx[201516])
     assert r["real_earnings"].iloc[1] == pytest.approx(100.0)
     assert np.isnan(r["real_earnings"].iloc[2])
-    r0 = d.real_earnings(f)  # 2015 = 100 prices
+    r0 = d.real_earnings(f, on_gap="ignore")  # 2015 = 100 prices
     assert r0["real_earnings"].iloc[0] == pytest.approx(100 * 100 / idx[201516])
     with pytest.raises(DerivationError):
         d.real_earnings(f, base_taxyear=190001)
+    with pytest.raises(d.CoverageError):
+        d.real_earnings(f, on_gap="raise")
+
+
+def test_earnings_refuse_text_that_is_not_numbers():
+    lk = _map([(1, "E1")])
+    ok = pd.DataFrame({"Edukey": ["E1", "E1"], "TaxYear": ["201617", "201718"], "Earnings": ["100", "250"]})
+    out = d.annual_paye_earnings(ok, lk)
+    assert out["TaxYear"].tolist() == [201617, 201718] and out["paye_earnings"].tolist() == [100.0, 250.0]
+    bad = ok.assign(Earnings=["100", "n/a"])
+    with pytest.raises(DerivationError, match=r"leo_earnings: column 'Earnings' must be numeric.*'n/a'"):
+        d.annual_paye_earnings(bad, lk)
+    with pytest.raises(DerivationError, match=r"'TaxYear'.*'2016/17'"):
+        d.annual_paye_earnings(ok.assign(TaxYear=["201617", "2016/17"]), lk)
+    sa = pd.DataFrame({"Edukey": ["E1"], "TaxYear": [201718], "EARNINGS_SELF_EMPLOYMENT": ["loss"]})
+    with pytest.raises(DerivationError, match="EARNINGS_SELF_EMPLOYMENT"):
+        d.sa_earnings(sa, lk)
+    with pytest.raises(DerivationError, match="total_earnings"):
+        d.real_earnings(pd.DataFrame({"TaxYear": [201516], "total_earnings": ["lots"]}))
 
 
 def _emp(rows, key="EduKey"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import leokit.derive as d
 
@@ -63,3 +64,41 @@ def test_pmr_to_person_smallest_ae_id_and_unmatched_dropped():
     lk = pd.DataFrame({"AE_ID": [9, 4, 7], "PUPILMATCHINGREFANONYMOUS": ["a", "a", "b"]})
     out = d.pmr_to_person(grads, lk)
     assert out[[PMR, "AE_ID"]].values.tolist() == [["a", 4], ["b", 7]]
+
+
+def test_economics_is_l1_only():
+    codes = pd.Series([f"L{i}00" for i in range(1, 10)] + ["L110", "L190", "K100"])
+    g = d.jacs_subject_group(codes).tolist()
+    assert g[0] == "econ_business_law" and g[9:11] == ["econ_business_law", "econ_business_law"]
+    assert set(g[1:9]) == {"social_science"} and g[11] == "social_science"
+
+
+def _hesa_2020_cah_only():
+    h20 = pd.DataFrame({"HE_PUPILMATCHINGREFANONYMOUS": ["p", "q", "r"], "HE_XINSTID01_ANON": ["I1"] * 3,
+                        "HE_XQLEV601": ["UG"] * 3, "HE_YEARPRG": [1, 1, 1], "HE_XPQUAL01": [0, 0, 0],
+                        "HE_XCLASS01": ["06"] * 3, "HE_XJACS01_1": ["F300", None, None],
+                        "HE_XCAH01_1": ["CAH07-01-01", "CAH15-02-01", "CAH15-01-01"]})
+    return d.stack_hesa({2020: h20})
+
+
+def test_cah_only_records_warn_without_a_mapping_and_map_with_one():
+    h = _hesa_2020_cah_only()
+    with pytest.warns(d.CoverageWarning, match="2 first-degree records .*HESA years 2020.*CAH"):
+        sg = d.subject_group(h).set_index(PMR)["subject_group"]
+    assert sg.to_dict() == {"p": "stem"}  # q and r: missing, not guessed
+    with pytest.raises(d.CoverageError):
+        d.subject_group(h, on_gap="raise")
+    groups = {"CAH15": "social_science", "CAH15-02": "econ_business_law", "CAH07": "stem"}
+    sg = d.subject_group(h, cah_groups=groups).set_index(PMR)["subject_group"]
+    assert sg.to_dict() == {"p": "stem", "q": "econ_business_law", "r": "social_science"}  # longest prefix wins
+    assert d.he_entry(h, cah_groups=groups).set_index(PMR)["he_entry_subject"].to_dict() == sg.to_dict()
+    with pytest.raises(d.DerivationError, match="unknown subject group"):
+        d.cah_subject_group(pd.Series(["CAH01-01-01"]), {"CAH01": "doctors"})
+
+
+def test_hesa_flags_must_be_numbers():
+    h = _hesa().assign(HE_XPQUAL01=lambda x: x["HE_XPQUAL01"].map({0: "no", 1: "yes"}))
+    with pytest.raises(d.DerivationError, match="HE_XPQUAL01"):
+        d.graduation(h)
+    ok = _hesa().assign(HE_XPQUAL01=lambda x: x["HE_XPQUAL01"].astype(str))
+    assert d.graduation(ok)["graduation_year"].tolist() == [2013, 2012]

@@ -128,3 +128,61 @@ def test_download_link_embeds_the_csv():
     link = d.codebook_download_html()
     payload = re.search(r"base64,([A-Za-z0-9+/=]+)", link).group(1)
     assert base64.b64decode(payload).decode("utf-8") == d.codebook_csv_text()
+
+
+def test_every_derive_docstring_example_runs():
+    """Every ``>>>`` example in leokit.derive's docstrings runs and prints what it shows."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    import leokit.derive
+
+    attempted = 0
+    for mod in ["leokit.derive"] + [f"leokit.derive.{m.name}" for m in pkgutil.iter_modules(leokit.derive.__path__)]:
+        res = doctest.testmod(importlib.import_module(mod), optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+        assert res.failed == 0, f"{mod}: {res.failed} docstring example(s) failed"
+        attempted += res.attempted
+    assert attempted >= 20  # the module example and the function examples are all collected
+
+
+def test_import_leokit_gives_derive():
+    import subprocess
+
+    code = "import leokit; print(leokit.derive.fsm_ever6.__name__, 'derive' in dir(leokit))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["fsm_ever6", "True"]
+
+
+def test_one_did_you_mean_helper():
+    from leokit import errors, load
+    from leokit.derive._common import require_columns
+
+    assert load._hint_for_missing is errors.did_you_mean
+    with pytest.raises(d.DerivationError, match="did you mean 'Earnings'") as e:
+        require_columns(pd.DataFrame({"Earnings": [1]}), ["Earning"], "leo_earnings")
+    assert e.value.problems[0].column == "Earning" and isinstance(e.value, errors.SchemaError)
+
+
+def test_codebook_documents_linkage_and_coverage():
+    for name in ("linked", "has_record", "linkage_status", "observed"):
+        assert name in d.REGISTRY and d.REGISTRY[name].function.endswith("attach_outcomes")
+    assert "never zero" in d.REGISTRY["linked"].caveats
+    assert "CoverageWarning" in d.REGISTRY["fsm_ever6"].caveats
+    assert "OUG" in d.REGISTRY["highest_level_age21"].definition
+    assert "CAH" in d.REGISTRY["subject_group"].caveats
+
+
+def test_no_citation_of_developer_notes():
+    import pathlib
+    import re
+
+    root = pathlib.Path(d.__file__).parent
+    for path in list(root.glob("*.py")) + [root.parent / n for n in ("load.py", "link.py", "errors.py", "__init__.py")]:
+        text = path.read_text(encoding="utf-8")
+        if path.name == "sql.py":
+            continue  # owned by the SQL helper
+        assert not re.search(r"reference §|shared/reference|reference notes", text), path
+    for meta in d.REGISTRY.values():
+        assert "§" not in meta.caveats + meta.definition, meta.name

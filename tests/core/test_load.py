@@ -504,6 +504,39 @@ def test_stack_ks4_and_dedup_across_regimes(valid, write, data_dir):
     assert mem["ks4_regime"].unique().tolist() == ["post2015"]
 
 
+def test_stack_ks4_years_selection_raises_for_years_not_in_the_data(valid, write, data_dir):
+    pre = valid("KS4Pupil_2002_to_2014", 2)
+    pre["KS4_ACADYR"] = ["2012/2013", "2013/2014"]
+    write(pre, data_dir, "KS4Pupil_2002_to_2014")
+    out, rep = stack_ks4(data_dir, years=[2014], report=True)
+    assert out["ks4_year"].tolist() == [2014]
+    assert rep.rows_in == 2 and rep.rows_out == 1 and sum(rep.dropped.values()) == 1
+    with pytest.raises(TableNotFoundError, match=r"KS4 year\(s\) \[2019\] not in the data.*2013..2014"):
+        stack_ks4(data_dir, years=[2014, 2019])
+
+
+def test_ks4_helpers_refuse_unparseable_years_and_flags(valid):
+    pre = valid("KS4Pupil_2002_to_2014", 2)
+    pre["KS4_ACADYR"] = ["2012/2013", "Year 11"]
+    with pytest.raises(SchemaError, match="KS4_ACADYR.*'Year 11'"):
+        stack_ks4(tables={"pre2015": pre}, validate=False)
+    pre["KS4_ACADYR"] = "2012/2013"
+    pre["KS4_LEVEL2_EM"] = ["1", "yes"]
+    with pytest.raises(SchemaError, match="KS4_LEVEL2_EM"):
+        dedup_ks4(pre, regime="pre2015")
+
+
+def test_dedup_ks4_accepts_either_pupil_id_name(valid):
+    pre = valid("KS4Pupil_2002_to_2014", 3)
+    pre["KS4_PupilMatchingRefAnonymous"] = ["a", "a", "b"]
+    pre["KS4_ACADYR"] = "2012/2013"
+    renamed = pre.rename(columns={"KS4_PupilMatchingRefAnonymous": "PupilMatchingRefAnonymous"})
+    assert dedup_ks4(renamed, regime="pre2015")["PupilMatchingRefAnonymous"].tolist() == ["a", "b"]
+    with pytest.raises(SchemaError, match="did you mean 'ks4_pupilmatchingrefanonymous'"):
+        dedup_ks4(pre.rename(columns={"KS4_PupilMatchingRefAnonymous": "ks4_pupilmatchingrefanonymous"}),
+                  regime="pre2015")
+
+
 def test_stack_hesa(valid, write, data_dir):
     write(valid("hesa_2013", 2), data_dir, "hesa_2013")
     write(valid("hesa_2020", 3), data_dir, "hesa_2020")

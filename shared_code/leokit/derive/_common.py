@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-try:  # the loader helper defines the package's schema error; derive errors are a subclass of it
-    from leokit.errors import Problem as _Problem
-    from leokit.errors import SchemaError as _Base
-except Exception:  # pragma: no cover - only if leokit.errors is missing
-    _Base = ValueError
-    _Problem = None
+from leokit.errors import CoverageWarning, Problem, SchemaError, did_you_mean, numeric_values
 
 __all__ = [
     "DerivationError",
+    "CoverageError",
+    "CoverageWarning",
+    "ON_GAP",
     "require_columns",
+    "require_rows",
+    "pick_column",
+    "as_numeric",
+    "as_taxyear",
+    "as_dates",
+    "academic_year",
+    "report_gap",
+    "format_years",
     "PERSON",
+    "PMR",
+    "PUPIL_ID_NAMES",
     "attach_person",
     "taxyear_code",
     "taxyear_start_year",
@@ -41,36 +50,194 @@ from leokit.years import (  # noqa: E402  (the kit's calendar conventions are st
 #: Default name of the person identifier column in person-level and person-year outputs: the DfE
 #: "single person resolution" id that bridges NPD (PMR), ILR (RECORDID) and DWP/HMRC (EDUKEY).
 PERSON = "AE_ID"
+#: The pupil identifier (Pupil Matching Reference) as the derive functions name it in their outputs.
+PMR = "PupilMatchingRefAnonymous"
+#: Names under which a KS4 / cohort frame may carry the pupil identifier: derive outputs
+#: (``ks4_attainment``, ``fsm_ever6``) use ``PupilMatchingRefAnonymous``; the KS4 tables and
+#: ``leokit.load.stack_ks4`` / ``dedup_ks4`` keep ``KS4_PupilMatchingRefAnonymous``. Functions that take a
+#: cohort accept either (the first one present, in this order) and keep the caller's name in their output.
+PUPIL_ID_NAMES = (PMR, "KS4_PupilMatchingRefAnonymous")
+#: Allowed values of the ``on_gap`` argument of the windowed derivations (see :func:`report_gap`).
+ON_GAP = ("warn", "raise", "ignore")
 
 
-class DerivationError(_Base):  # type: ignore[misc, valid-type]
-    """A derivation function was given an input it cannot use (a missing column, an empty input...).
+class DerivationError(SchemaError):
+    """A derivation function was given an input it cannot use (a missing column, non-numeric values, no rows...).
 
-    A ``ValueError`` and a ``leokit.errors.SchemaError``; ``.missing_columns`` lists missing columns, if any.
+    A ``ValueError`` and a ``leokit.errors.SchemaError``: ``.table`` names the input frame, ``.problems``
+    lists :class:`leokit.errors.Problem` entries, ``.missing_columns`` the missing columns (if any). Missing
+    columns come with a "did you mean ...?" hint from the same helper as the schema validator
+    (:func:`leokit.errors.did_you_mean`).
     """
 
-    def __init__(self, message: str, *, table: str = "derive", columns=()):
+    def __init__(self, message: str, *, table: str = "derive", columns=(), problems=None):
         self.table = table
         self.missing_columns = list(columns)
-        self.problems = ([_Problem(table, c, "a column of this name", "no such column", "missing") for c in columns]
-                         if _Problem is not None else [])
+        if problems is None:
+            problems = [Problem(table, c, "a column of this name", "no such column", "missing") for c in columns]
+        self.problems = list(problems)
         ValueError.__init__(self, message)
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "derivation error"
 
 
+class CoverageError(DerivationError):
+    """The tables passed do not cover the years a result needs (raised instead of a
+    :class:`~leokit.errors.CoverageWarning` when a function is called with ``on_gap="raise"``)."""
+
+
+def _missing_problem(frame: str, col: str, present) -> Problem:
+    hint = did_you_mean(col, present)
+    found = "no such column"
+    if hint is not None:
+        if hint.lower() == col.lower():
+            found += f" (did you mean {hint!r}? it differs only in letter case)"
+        else:
+            found += f" (did you mean {hint!r}? rename it with df.rename(columns={{{hint!r}: {col!r}}}))"
+    return Problem(frame, col, "a column of this name", found, "missing")
+
+
 def require_columns(df: pd.DataFrame, columns: Iterable[str], frame: str) -> None:
-    """Raise :class:`DerivationError` naming every column of ``columns`` missing from ``df``."""
+    """Raise :class:`DerivationError` naming every column of ``columns`` missing from ``df``, each with a
+    "did you mean ...?" hint when a present column is a close or case-insensitive match."""
     if not isinstance(df, pd.DataFrame):
-        raise DerivationError(f"{frame}: expected a pandas DataFrame, got {type(df).__name__}")
+        raise DerivationError(f"{frame}: expected a pandas DataFrame, got {type(df).__name__}", table=frame)
+    present = [str(c) for c in df.columns]
     missing = [c for c in columns if c not in df.columns]
     if missing:
+        probs = [_missing_problem(frame, c, present) for c in missing]
+        lines = "; ".join(f"{p.column!r}: {p.found}" for p in probs)
         raise DerivationError(
-            f"{frame}: missing column(s) {missing}; the frame has {list(df.columns)[:20]}"
-            + (" ..." if df.shape[1] > 20 else ""),
-            table=frame, columns=missing,
+            f"{frame}: missing column(s) {missing} - {lines}; the frame has {present[:20]}"
+            + (" ..." if len(present) > 20 else ""),
+            table=frame, columns=missing, problems=probs,
         )
+
+
+def require_rows(df: pd.DataFrame, frame: str, hint: str = "") -> None:
+    """Raise :class:`DerivationError` if ``df`` has no rows (e.g. a cohort selected for a year not in the data)."""
+    if len(df) == 0:
+        raise DerivationError(f"{frame}: no rows" + (f"; {hint}" if hint else ""), table=frame,
+                              problems=[Problem(frame, None, "at least one row", "no rows", "other")])
+
+
+def pick_column(df: pd.DataFrame, names: Sequence[str], frame: str) -> str:
+    """The first of ``names`` that is a column of ``df`` (alternative names of one identifier), else a
+    :class:`DerivationError` listing every accepted name, with a did-you-mean hint."""
+    for n in names:
+        if n in df.columns:
+            return n
+    present = [str(c) for c in df.columns]
+    hint = next((h for h in (did_you_mean(n, present) for n in names) if h is not None), None)
+    msg = (f"{frame}: no pupil/person identifier column; expected one of {list(names)}"
+           + (f" (did you mean {hint!r}?)" if hint else "") + f"; the frame has {present[:20]}")
+    raise DerivationError(msg, table=frame, columns=[names[0]],
+                          problems=[_missing_problem(frame, names[0], present)])
+
+
+def _examples(values, n: int = 3) -> str:
+    return ", ".join(repr(v) for v in list(pd.unique(pd.Series(values, dtype=object)))[:n])
+
+
+def as_numeric(values: pd.Series, frame: str, column: str) -> pd.Series:
+    """``values`` as a float64 Series (missing -> NaN), refusing anything that is not a number.
+
+    Numeric and boolean dtypes are converted as they are. A text (object/string) column is accepted only if
+    **every** non-missing value parses as a number (e.g. ``"1"``, ``"2.5"`` from a text export); otherwise
+    :class:`DerivationError` names the frame, the column and examples of the bad values - never the silent
+    ``pd.to_numeric(errors="coerce")`` that would turn them into missing values. Dates and categoricals are
+    refused. (The implementation is :func:`leokit.errors.numeric_values`, shared with the loader.)
+    """
+    return numeric_values(values, frame, column,
+                          error=lambda msg, prob: DerivationError(msg, table=frame, problems=[prob]))
+
+
+def as_taxyear(values: pd.Series, frame: str, column: str = "TaxYear") -> pd.Series:
+    """LEO tax-year codes (``201819``) as int64, refusing missing, non-numeric and non-whole values
+    (an integer column is passed through without a copy)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_extension_array_dtype(s.dtype):
+        return s
+    v = as_numeric(s, frame, column)
+    bad = (v.isna() | (v % 1 != 0)).to_numpy(dtype=bool)
+    if bad.any():
+        ex = _examples(s[bad])
+        raise DerivationError(f"{frame}: column {column!r}: {int(bad.sum()):,} values are missing or not whole tax-year "
+                              f"codes (e.g. {ex}); expected codes such as 201819", table=frame,
+                              problems=[Problem(frame, column, "tax-year codes such as 201819",
+                                                f"{int(bad.sum())} missing or other values (e.g. {ex})", "values")])
+    return v.astype("int64")
+
+
+def as_dates(values: pd.Series, frame: str, column: str) -> pd.Series:
+    """``values`` as datetime64[ns]: a datetime column as it is; text only if every non-missing value is a date.
+    Numbers are refused (``pd.to_datetime`` would read 20160101 as nanoseconds after 1970)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if getattr(s.dtype, "tz", None) is not None:
+            raise DerivationError(f"{frame}: column {column!r} is timezone-aware ({s.dtype}); use "
+                                  ".dt.tz_localize(None)", table=frame)
+        return s if s.dtype == "datetime64[ns]" else s.astype("datetime64[ns]")
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        d = pd.to_datetime(s, errors="coerce")
+        bad = (s.notna() & d.isna()).to_numpy(dtype=bool)
+        if bad.any():
+            ex = _examples(s[bad])
+            raise DerivationError(f"{frame}: column {column!r}: {int(bad.sum()):,} values are not dates (e.g. {ex})",
+                                  table=frame, problems=[Problem(frame, column, "dates",
+                                                                 f"{int(bad.sum())} other values (e.g. {ex})", "kind")])
+        return d.astype("datetime64[ns]")
+    raise DerivationError(f"{frame}: column {column!r} must hold dates but has dtype {s.dtype}", table=frame,
+                          problems=[Problem(frame, column, "dates (datetime64)", f"dtype {s.dtype}", "kind")])
+
+
+def academic_year(values: pd.Series, frame: str, column: str) -> pd.Series:
+    """Academic years (``'2009/2010'``, ``'2009/10'``, ``200910``, ``2010``) -> end year (Int64), refusing values
+    that are not academic years (``leokit.years.acadyr_end`` would silently make them missing)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if not (pd.api.types.is_numeric_dtype(s.dtype) or s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        raise DerivationError(f"{frame}: column {column!r} must hold academic years (e.g. '2009/2010'), found "
+                              f"dtype {s.dtype}", table=frame,
+                              problems=[Problem(frame, column, "academic years", f"dtype {s.dtype}", "kind")])
+    out = acadyr_end(s)
+    bad = (s.notna() & out.isna()).to_numpy(dtype=bool)
+    if bad.any():
+        ex = _examples(s[bad])
+        raise DerivationError(f"{frame}: column {column!r}: {int(bad.sum()):,} values are not academic years "
+                              f"(e.g. {ex}); expected e.g. '2009/2010', '2009/10', 200910 or 2010", table=frame,
+                              problems=[Problem(frame, column, "academic years such as '2009/2010'",
+                                                f"{int(bad.sum())} other values (e.g. {ex})", "values")])
+    return out
+
+
+def format_years(years) -> str:
+    """Sorted years as compact ranges: [2000, 2001, 2002, 2005] -> '2000-2002, 2005'."""
+    ys = sorted({int(y) for y in years})
+    parts, i = [], 0
+    while i < len(ys):
+        j = i
+        while j + 1 < len(ys) and ys[j + 1] == ys[j] + 1:
+            j += 1
+        parts.append(str(ys[i]) if i == j else f"{ys[i]}-{ys[j]}")
+        i = j + 1
+    return ", ".join(parts)
+
+
+def report_gap(message: str, on_gap: str = "warn", *, stacklevel: int = 3) -> None:
+    """Report that the tables passed do not cover a window: the kit's one coverage policy.
+
+    ``on_gap="warn"`` (the default of every windowed derivation) issues a
+    :class:`~leokit.errors.CoverageWarning`; ``"raise"`` raises :class:`CoverageError`; ``"ignore"`` says
+    nothing (use it only after checking the gap is expected).
+    """
+    if on_gap not in ON_GAP:
+        raise ValueError(f"on_gap must be one of {ON_GAP}, not {on_gap!r}")
+    if on_gap == "raise":
+        raise CoverageError(message, table="coverage",
+                            problems=[Problem("coverage", None, "tables covering the window", message, "other")])
+    if on_gap == "warn":
+        warnings.warn(message, CoverageWarning, stacklevel=stacklevel)
 
 
 def attach_person(
@@ -80,6 +247,7 @@ def attach_person(
     *,
     mapping_key: str = "EDUKEY",
     person_col: str = PERSON,
+    keep_unmatched: bool = False,
 ) -> pd.DataFrame:
     """Add ``person_col`` to ``df`` through ``mapping`` (``mapping_key`` -> ``person_col``).
 
@@ -88,7 +256,7 @@ def attach_person(
     the callers then sum; a key linked to several persons is given to the **smallest** person id,
     so every record is counted exactly once - the rule of ``leokit.link.resolve_edukeys`` and
     ``leokit.link.person_lookup`` (and of the kit's SQL: ``MIN(AE_ID) ... GROUP BY EDUKEY``).
-    Rows whose key has no mapping are dropped.
+    Rows whose key has no mapping are dropped (``keep_unmatched=True``: kept, with a missing ``person_col``).
     """
     if mapping is None:
         out = df.copy()
@@ -101,6 +269,19 @@ def attach_person(
         m = m.sort_values([mapping_key, person_col], kind="stable").drop_duplicates(mapping_key)
     pos = map_unique(df[key_col], m[mapping_key])
     keep = pos >= 0
+    if keep_unmatched:
+        if person_col in df.columns:
+            raise DerivationError(f"the frame already has a column {person_col!r}", table="frame")
+        out = df.reset_index(drop=True).copy()
+        src = m[person_col].reset_index(drop=True)
+        if pd.api.types.is_integer_dtype(src.dtype):
+            src = src.astype("Int64")  # integer ids stay integers, with <NA> for the unmatched
+        if len(src):
+            vals = src.iloc[np.where(keep, pos, 0)].reset_index(drop=True)
+            out[person_col] = vals.where(pd.Series(keep), None if vals.dtype == object else pd.NA)
+        else:
+            out[person_col] = pd.Series(pd.NA, index=out.index, dtype=src.dtype)
+        return out
     out = df.iloc[np.flatnonzero(keep)].reset_index(drop=True)
     out[person_col] = m[person_col].to_numpy()[pos[keep]]
     return out

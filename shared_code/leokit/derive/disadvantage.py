@@ -15,12 +15,21 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ._common import DerivationError, require_columns
+from ._common import (
+    PMR,
+    PUPIL_ID_NAMES,
+    DerivationError,
+    as_numeric,
+    format_years,
+    pick_column,
+    report_gap,
+    require_columns,
+    require_rows,
+)
 from .registry import derived
 
 __all__ = ["stack_census", "fsm_ever6", "area_measures", "FSM_WINDOW_YEARS"]
 
-PMR = "PupilMatchingRefAnonymous"
 #: "Ever FSM in the last 6 years": the KS4 year and the five before it.
 FSM_WINDOW_YEARS = 6
 
@@ -48,6 +57,26 @@ def stack_census(tables: Mapping) -> pd.DataFrame:
     return dedup_census(long).reset_index(drop=True)
 
 
+def _cohort(cohort: pd.DataFrame, fn: str) -> tuple[str, np.ndarray]:
+    """The cohort's pupil id column (either accepted name) and its KS4 years (int64); errors if unusable."""
+    pid = pick_column(cohort, PUPIL_ID_NAMES, "cohort")
+    require_columns(cohort, [pid, "ks4_year"], "cohort")
+    require_rows(cohort, "cohort", "did you select a KS4 year that is not in the data? (ks4_attainment(..., "
+                                   "years=[...]) and leokit.load.stack_ks4(years=[...]) say which years there are)")
+    y = as_numeric(cohort["ks4_year"], "cohort", "ks4_year")
+    if y.isna().any():
+        raise DerivationError(f"{fn}: {int(y.isna().sum()):,} cohort rows have no ks4_year; the window is counted "
+                              "from the KS4 year", table="cohort")
+    return pid, y.to_numpy(dtype="int64")
+
+
+def _main_records(census: pd.DataFrame) -> pd.DataFrame:
+    if "RecordStatus" in census.columns:
+        rs = as_numeric(census["RecordStatus"], "census", "RecordStatus").to_numpy()
+        return census[~(rs >= 100)]
+    return census
+
+
 @derived(
     name="fsm_ever6", label="Free school meals in the last six years (at KS4)", theme="disadvantage",
     definition="1 if FSMeligible = 1 in any January census (main records, RecordStatus < 100) in the KS4 academic year "
@@ -57,27 +86,58 @@ def stack_census(tables: Mapping) -> pd.DataFrame:
              ("spring_census_2015", "RecordStatus_spr15"), ("KS4Pupil_2015_to_2021", "KS4_FSM6")],
     unit="indicator", valid_values="0, 1; missing if neither source is available",
     caveats="DfE's EVERFSM_6 uses termly censuses (spring, summer, autumn); January-only data miss some spells, so this "
-            "is a slight under-count (kit choice). Pupils in independent schools have no census records.",
+            "is a slight under-count (kit choice). Pupils in independent schools have no census records. Pupil-level "
+            "censuses start in 2001/02 (PLASC), so the windows of KS4 2004/05 and 2005/06 are only partly covered: "
+            "the function warns (CoverageWarning) whenever a cohort's window lacks census years in the data passed, "
+            "and the value is then a lower bound.",
     level="person", status="kit", output_key=[PMR],
 )
-def fsm_ever6(cohort: pd.DataFrame, census: pd.DataFrame | None = None) -> pd.DataFrame:
-    """FSM in the last six years per pupil of ``cohort`` (``[PupilMatchingRefAnonymous, ks4_year]``, optionally
-    ``ks4_fsm6`` as from :func:`ks4_attainment`). ``census``: output of :func:`stack_census`.
-    Returns ``cohort`` columns plus ``fsm_ever6`` and ``fsm_ever6_source`` ('census' / 'KS4_FSM6' / missing)."""
-    require_columns(cohort, [PMR, "ks4_year"], "cohort")
+def fsm_ever6(cohort: pd.DataFrame, census: pd.DataFrame | None = None, *, on_gap: str = "warn") -> pd.DataFrame:
+    """FSM in the last six years per pupil of ``cohort``.
+
+    ``cohort``: one row per pupil with the pupil id (``PupilMatchingRefAnonymous`` as from :func:`ks4_attainment`,
+    or ``KS4_PupilMatchingRefAnonymous`` as from ``leokit.load.stack_ks4`` / ``dedup_ks4``) and ``ks4_year``;
+    optionally ``ks4_fsm6`` (or the raw ``KS4_FSM6``) for the fallback. ``census``: output of :func:`stack_census`
+    or ``leokit.load.stack_census``.
+
+    Returns ``cohort`` (all columns) plus ``fsm_ever6`` (Int64) and ``fsm_ever6_source`` ('census' / 'KS4_FSM6' /
+    missing).
+
+    Coverage: the window of KS4 year C is the censuses of C-5 .. C. If the census passed lacks some of those years
+    for a cohort in ``cohort`` (e.g. KS4 2005 needs 2000-2005 but pupil-level censuses start in 2002, or only some
+    years were loaded), the value uses the years present - a lower bound - and the gap is reported by the kit's
+    coverage policy: ``on_gap="warn"`` (default, :class:`~leokit.errors.CoverageWarning`), ``"raise"``
+    (:class:`~leokit.derive.CoverageError`) or ``"ignore"``. An empty cohort raises
+    :class:`~leokit.derive.DerivationError`.
+    """
+    pid, ks4y = _cohort(cohort, "fsm_ever6")
     out = cohort.copy()
     census_val = pd.Series(np.nan, index=out.index)
     if census is not None:
         require_columns(census, [PMR, "census_year", "FSMeligible"], "census (output of stack_census)")
-        c = census
-        if "RecordStatus" in c.columns:
-            c = c[~(pd.to_numeric(c["RecordStatus"], errors="coerce") >= 100).to_numpy(dtype=bool)]
-        c = c[[PMR, "census_year", "FSMeligible"]].merge(cohort[[PMR, "ks4_year"]].drop_duplicates(PMR), on=PMR)
+        years_present = set(np.unique(as_numeric(census["census_year"], "census", "census_year").dropna()
+                                      .to_numpy(dtype="int64")).tolist())
+        gaps = []
+        for c in np.unique(ks4y):
+            need = set(range(int(c) - FSM_WINDOW_YEARS + 1, int(c) + 1))
+            lack = sorted(need - years_present)
+            if lack:
+                gaps.append(f"KS4 {c} ({int((ks4y == c).sum()):,} pupils) lacks {format_years(lack)}")
+        if gaps:
+            report_gap("fsm_ever6: the census passed does not cover the six-year window (KS4 year and the five "
+                       f"before) of every cohort - it has census years {format_years(years_present) or 'none'}; "
+                       + "; ".join(gaps) + ". Those pupils' fsm_ever6 uses the years present only (a lower bound); "
+                       "select cohorts whose window is covered or pass on_gap='ignore' after checking", on_gap)
+        c = _main_records(census)
+        c = pd.DataFrame({PMR: c[PMR].to_numpy(),
+                          "census_year": as_numeric(c["census_year"], "census", "census_year").to_numpy(),
+                          "_f": (as_numeric(c["FSMeligible"], "census", "FSMeligible").to_numpy() == 1).astype("int64")})
+        coh = pd.DataFrame({PMR: out[pid].to_numpy(), "ks4_year": ks4y}).drop_duplicates(PMR)
+        c = c.merge(coh, on=PMR)
         c = c[(c["census_year"] <= c["ks4_year"]) & (c["census_year"] > c["ks4_year"] - FSM_WINDOW_YEARS)]
-        c = c.assign(_f=(c["FSMeligible"] == 1).astype("int64"))
-        census_val = out[PMR].map(c.groupby(PMR)["_f"].max()).astype("float64")
-    ks4_val = (pd.to_numeric(out["ks4_fsm6"], errors="coerce").astype("float64") if "ks4_fsm6" in out.columns
-               else pd.Series(np.nan, index=out.index))
+        census_val = pd.Series(out[pid].map(c.groupby(PMR)["_f"].max()).to_numpy(dtype="float64"), index=out.index)
+    fcol = next((k for k in ("ks4_fsm6", "KS4_FSM6") if k in out.columns), None)
+    ks4_val = (as_numeric(out[fcol], "cohort", fcol) if fcol else pd.Series(np.nan, index=out.index))
     out["fsm_ever6"] = census_val.fillna(ks4_val).astype("Int64")
     src = np.where(census_val.notna(), "census", np.where(ks4_val.notna(), "KS4_FSM6", None))
     out["fsm_ever6_source"] = pd.Series(src, index=out.index, dtype=object)
@@ -126,14 +186,25 @@ def area_measures(
     polar4: pd.DataFrame | None = None,
     tundra: pd.DataFrame | None = None,
     lsoa01_lookup: pd.DataFrame | None = None,
+    on_gap: str = "warn",
 ) -> pd.DataFrame:
     """Area measures of the home LSOA at KS4: ``cohort`` plus ``lsoa11cd, idaci_decile, imd_decile, imd_quintile,
-    polar4_quintile, tundra_quintile`` (only those whose lookup is given)."""
-    require_columns(cohort, [PMR, "ks4_year"], "cohort")
+    polar4_quintile, tundra_quintile`` (only those whose lookup is given).
+
+    ``cohort`` as for :func:`fsm_ever6` (either pupil id name). If the census passed has no census of some
+    cohort's KS4 year, those pupils' home LSOA comes from an earlier census (or is missing): reported by the
+    coverage policy (``on_gap``, see :func:`fsm_ever6`).
+    """
+    pid, ks4y = _cohort(cohort, "area_measures")
     require_columns(census, [PMR, "census_year"], "census (output of stack_census)")
-    c = census
-    if "RecordStatus" in c.columns:
-        c = c[~(pd.to_numeric(c["RecordStatus"], errors="coerce") >= 100).to_numpy(dtype=bool)]
+    years_present = set(np.unique(as_numeric(census["census_year"], "census", "census_year").dropna()
+                                  .to_numpy(dtype="int64")).tolist())
+    lack = sorted(set(np.unique(ks4y).tolist()) - years_present)
+    if lack:
+        report_gap(f"area_measures: the census passed (years {format_years(years_present) or 'none'}) has no census "
+                   f"of KS4 year(s) {format_years(lack)} ({int(np.isin(ks4y, lack).sum()):,} pupils): their home "
+                   "LSOA comes from an earlier census, or is missing", on_gap)
+    c = _main_records(census)
     n = len(c)
     l11 = (c["lsoa11cd"].astype(object).to_numpy() if "lsoa11cd" in c.columns else np.full(n, None, dtype=object))
     if "lsoa_original" in c.columns:
@@ -154,17 +225,23 @@ def area_measures(
         raise DerivationError("area_measures: census has neither lsoa11cd nor lsoa_original (use stack_census)")
     c = pd.DataFrame({PMR: c[PMR].to_numpy(), "census_year": c["census_year"].to_numpy(dtype="int64"), "_l11": l11})
     c = c[~pd.isna(c["_l11"])]
-    c = c.merge(cohort[[PMR, "ks4_year"]].drop_duplicates(PMR), on=PMR)
+    c = c.merge(pd.DataFrame({PMR: cohort[pid].to_numpy(), "ks4_year": ks4y}).drop_duplicates(PMR), on=PMR)
     c = c[c["census_year"] <= c["ks4_year"]]
     c = c.sort_values([PMR, "census_year"], ascending=[True, False], kind="stable").drop_duplicates(PMR)
     lsoa11 = c["_l11"]
-    home = pd.DataFrame({PMR: c[PMR].to_numpy(), "lsoa11cd": lsoa11.to_numpy()})
-    out = cohort.merge(home, on=PMR, how="left")
+    home = pd.DataFrame({pid: c[PMR].to_numpy(), "lsoa11cd": lsoa11.to_numpy()})
+    adds = ["lsoa11cd"] + (["idaci_decile", "imd_decile", "imd_quintile"] if imd is not None else []) + (
+        ["polar4_quintile"] if polar4 is not None else []) + (["tundra_quintile"] if tundra is not None else [])
+    taken = [a for a in adds if a in cohort.columns]
+    if taken:
+        raise DerivationError(f"area_measures: cohort already has column(s) {taken}, which the output adds; drop or "
+                              "rename them", table="cohort")
+    out = cohort.merge(home, on=pid, how="left", validate="m:1")
     if imd is not None:
         require_columns(imd, ["lsoa11cd", "idaci_decile", "imd_decile"], "imd2019_lsoa11")
         i = imd[["lsoa11cd", "idaci_decile", "imd_decile"]].drop_duplicates("lsoa11cd")
         out = out.merge(i, on="lsoa11cd", how="left")
-        out["imd_quintile"] = np.ceil(out["imd_decile"].astype("float64") / 2).astype("Int64")
+        out["imd_quintile"] = np.ceil(as_numeric(out["imd_decile"], "imd2019_lsoa11", "imd_decile") / 2).astype("Int64")
         out["idaci_decile"] = out["idaci_decile"].astype("Int64")
         out["imd_decile"] = out["imd_decile"].astype("Int64")
     if polar4 is not None:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..schema import FIRST_SA_TAX_YEAR
-from ._common import PERSON, DerivationError, attach_person, group_index, require_columns
+from ._common import (PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
+                      require_columns)
 from .registry import derived
 
 __all__ = [
@@ -63,11 +64,14 @@ def annual_paye_earnings(leo_earnings: pd.DataFrame, edukey_map: pd.DataFrame | 
     require_columns(leo_earnings, ["Edukey", "TaxYear", "Earnings"], "leo_earnings")
     pc = _person_col(edukey_map, person_col)
     d = leo_earnings[["Edukey", "TaxYear", "Earnings"]]
+    ty = as_taxyear(d["TaxYear"], "leo_earnings")
+    if ty is not d["TaxYear"]:
+        d = d.assign(TaxYear=ty)
     if edukey_map is not None:
         d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
     else:
         d = d.rename(columns={"Edukey": pc}).assign(Edukey=lambda x: x[pc])
-    v = pd.to_numeric(d["Earnings"], errors="coerce").to_numpy(dtype="float64")
+    v = as_numeric(d["Earnings"], "leo_earnings", "Earnings").to_numpy()
     v = np.where(v < 0, 0.0, v)
     gid, out = group_index(d, [pc, "TaxYear"])
     ok = gid >= 0
@@ -110,12 +114,13 @@ def sa_earnings(leo_self_assessment: pd.DataFrame, edukey_map: pd.DataFrame | No
     require_columns(leo_self_assessment, ["Edukey", "TaxYear", "EARNINGS_SELF_EMPLOYMENT"], "leo_self_assessment")
     pc = _person_col(edukey_map, person_col)
     d = leo_self_assessment[["Edukey", "TaxYear", "EARNINGS_SELF_EMPLOYMENT"]]
-    d = d[d["TaxYear"] >= first_taxyear]
+    d = d.assign(TaxYear=as_taxyear(d["TaxYear"], "leo_self_assessment"))
+    d = d[(d["TaxYear"] >= first_taxyear).to_numpy(dtype=bool)]
     if edukey_map is not None:
         d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
     else:
         d = d.rename(columns={"Edukey": pc})
-    v = pd.to_numeric(d["EARNINGS_SELF_EMPLOYMENT"], errors="coerce").astype("float64")
+    v = as_numeric(d["EARNINGS_SELF_EMPLOYMENT"], "leo_self_assessment", "EARNINGS_SELF_EMPLOYMENT")
     d = d.assign(sa_earnings=v)[[pc, "TaxYear", "sa_earnings"]]
     out = d.groupby([pc, "TaxYear"], sort=True, observed=True)["sa_earnings"].sum(min_count=1).reset_index()
     out = out[out["sa_earnings"].notna()].reset_index(drop=True)
@@ -188,14 +193,21 @@ def load_deflator(path: str | Path | None = None) -> pd.DataFrame:
     definition="nominal earnings x CPIH(base tax year) / CPIH(tax year), with the CPIH index (2015 = 100) per tax year "
                "from leokit/data/deflator_cpih.csv; by default base = 100 (2015 prices).",
     sources=[("leo_earnings", "TaxYear"), ("leo_earnings", "Earnings")],
-    unit="GBP per tax year at base-year prices", valid_values=">= 0 for PAYE; missing when the tax year is not in the deflator",
+    unit="GBP per tax year at base-year prices",
+    valid_values=">= 0 for PAYE; missing when the tax year is not in the deflator (reported as a coverage gap)",
     caveats="The shipped CPIH values are approximate reconstructions (ONS series L522), not copied from the ONS release; "
-            "DfE's real-terms series may use another index/base (reference §8.3).",
+            "DfE's real-terms series may use another index or base year [GO-DATA] - which one is an open question.",
     level="person-year", status="inferred", output_key=[PERSON, "TaxYear"],
 )
 def real_earnings(frame: pd.DataFrame, value_col: str = "total_earnings", *, base_taxyear: int | None = None,
-                  deflator: pd.DataFrame | None = None, out_col: str = "real_earnings") -> pd.DataFrame:
-    """Add ``out_col`` = ``value_col`` deflated to the prices of ``base_taxyear`` (default: 2015 = 100)."""
+                  deflator: pd.DataFrame | None = None, out_col: str = "real_earnings",
+                  on_gap: str = "warn") -> pd.DataFrame:
+    """Add ``out_col`` = ``value_col`` deflated to the prices of ``base_taxyear`` (default: 2015 = 100).
+
+    Rows whose tax year the deflator does not cover get a missing ``out_col``; that gap is reported by the
+    kit's coverage policy (``on_gap``: ``"warn"`` - a :class:`~leokit.errors.CoverageWarning` -, ``"raise"``,
+    ``"ignore"``). A ``base_taxyear`` not in the deflator raises :class:`DerivationError`.
+    """
     require_columns(frame, ["TaxYear", value_col], "frame")
     dfl = load_deflator() if deflator is None else deflator
     require_columns(dfl, ["tax_year", "cpih_index"], "deflator")
@@ -206,9 +218,14 @@ def real_earnings(frame: pd.DataFrame, value_col: str = "total_earnings", *, bas
         if base_taxyear not in idx.index:
             raise DerivationError(f"base_taxyear {base_taxyear} not in the deflator (has {idx.index.min()}..{idx.index.max()})")
         base = float(idx.loc[base_taxyear])
-    factor = frame["TaxYear"].map(idx).astype("float64")
+    ty = as_taxyear(frame["TaxYear"], "frame")
+    factor = ty.map(idx).astype("float64")
+    lack = ty[factor.isna().to_numpy()]
+    if len(lack):
+        report_gap(f"real_earnings: the deflator covers tax years {idx.index.min()}..{idx.index.max()}; "
+                   f"{len(lack):,} rows in tax years {sorted(set(lack.tolist()))[:10]} get a missing {out_col}", on_gap)
     out = frame.copy()
-    out[out_col] = out[value_col].astype("float64") * base / factor
+    out[out_col] = as_numeric(out[value_col], "frame", value_col) * base / factor
     return out
 
 

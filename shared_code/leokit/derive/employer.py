@@ -1,8 +1,9 @@
 """Main employer per person-year (with IDBR size band and sector) and leave-one-out coworker composition.
 
 LEO exposes only the *main* enterprise of a person-year (``leo_earnings.main_enterprise``: the IDBR
-enterprise paying the most). "Coworkers" are therefore other persons whose main enterprise is the same
-in the same tax year - an approximation to who works with whom (reference §8.10).
+enterprise paying the most [VRF]). "Coworkers" are therefore other persons whose main enterprise is the same
+in the same tax year - an approximation to who works with whom; a job-level employer link is a planned
+enhancement of LEO [GTR], not part of the current data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ._common import PERSON, attach_person, group_index, map_unique, require_columns
+from ._common import PERSON, as_numeric, as_taxyear, attach_person, group_index, map_unique, require_columns
 from .registry import derived
 
 __all__ = ["main_employer", "coworker_loo", "idbr_source_year"]
@@ -32,8 +33,10 @@ def idbr_source_year(taxyear) -> np.ndarray:
     definition="leo_earnings.main_enterprise of the person-year; with several EDUKEYs, the one from the EDUKEY record "
                "with the highest enterprise_earnings (then Earnings, then enterprise key).",
     sources=[("leo_earnings", "main_enterprise"), ("leo_earnings", "enterprise_earnings"), ("leo_earnings", "Earnings")],
-    unit="IDBR enterprise key (ENTKEY)", valid_values="ENTKEY values; missing when not linked to the IDBR",
-    caveats="Only the main enterprise is in LEO; secondary jobs are invisible.",
+    unit="IDBR enterprise key (ENTKEY)",
+    valid_values="ENTKEY values; missing when none of the person-year's records is linked to the IDBR (the row is kept)",
+    caveats="Only the main enterprise is in LEO; secondary jobs are invisible. Among several EDUKEY records of a "
+            "person-year, records with an enterprise are preferred.",
     level="person-year", status="documented", output_key=[PERSON, "TaxYear"],
 )
 @derived(
@@ -55,24 +58,47 @@ def idbr_source_year(taxyear) -> np.ndarray:
 )
 def main_employer(leo_earnings: pd.DataFrame, idbr_lookup: pd.DataFrame | None = None,
                   edukey_map: pd.DataFrame | None = None, *, person_col: str | None = None) -> pd.DataFrame:
-    """Main employer per person-year: ``[person, TaxYear, main_enterprise, employer_size_band, employer_sector]``."""
+    """Main employer per person-year: ``[person, TaxYear, main_enterprise, employer_size_band, employer_sector]``.
+
+    One row for **every** person-year with a ``leo_earnings`` record: a person-year none of whose records names an
+    enterprise (not linked to the IDBR) is kept, with ``main_enterprise`` (and the size band) missing - it is not
+    dropped. Among several records of a person-year (several EDUKEYs), records with an enterprise come first,
+    then the highest ``enterprise_earnings``, then ``Earnings``, then the enterprise key.
+
+    Example::
+
+        >>> import pandas as pd, leokit.derive as d
+        >>> earn = pd.DataFrame({"Edukey": ["K1", "K2"], "TaxYear": [201819, 201819], "Earnings": [9000, 500],
+        ...                      "main_enterprise": ["E7", None]})
+        >>> out = d.main_employer(earn)  # no lookup: keyed by EDUKEY
+        >>> out["EDUKEY"].tolist(), out["main_enterprise"].notna().tolist()
+        (['K1', 'K2'], [True, False])
+    """
     require_columns(leo_earnings, ["Edukey", "TaxYear", "main_enterprise"], "leo_earnings")
     pc = person_col or (PERSON if edukey_map is not None else "EDUKEY")
     cols = ["Edukey", "TaxYear", "main_enterprise"] + [c for c in ("enterprise_earnings", "Earnings", "Main_Section")
                                                        if c in leo_earnings.columns]
     d = leo_earnings[cols]
+    ty = as_taxyear(d["TaxYear"], "leo_earnings")
+    if ty is not d["TaxYear"]:
+        d = d.assign(TaxYear=ty)
+    for c in ("enterprise_earnings", "Earnings"):
+        if c in d.columns and not pd.api.types.is_numeric_dtype(d[c].dtype):
+            d = d.assign(**{c: as_numeric(d[c], "leo_earnings", c)})
     if edukey_map is not None:
         d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
     else:
         d = d.rename(columns={"Edukey": pc})
-    d = d[d["main_enterprise"].notna().to_numpy(dtype=bool)].reset_index(drop=True)
+    d = d.reset_index(drop=True)
     gid, _ = group_index(d, [pc, "TaxYear"])
     size = np.bincount(gid[gid >= 0], minlength=int(gid.max()) + 1 if len(gid) else 0)
     multi = (gid >= 0) & (size[np.maximum(gid, 0)] > 1) if len(gid) else np.zeros(0, dtype=bool)
     single_pos = np.flatnonzero((gid >= 0) & ~multi)
-    # person-years with several EDUKEY records: rank by enterprise earnings, earnings, enterprise key
+    # person-years with several EDUKEY records: a record with an enterprise first, then enterprise earnings,
+    # earnings and the enterprise key
     sub = d.iloc[np.flatnonzero(multi)].assign(_pos=np.flatnonzero(multi))
-    sort, asc = [pc, "TaxYear"], [True, True]
+    sub = sub.assign(_noent=sub["main_enterprise"].isna().to_numpy(dtype="int8"))
+    sort, asc = [pc, "TaxYear", "_noent"], [True, True, True]
     for c in ("enterprise_earnings", "Earnings"):
         if c in sub.columns:
             sort.append(c)
@@ -93,7 +119,13 @@ def main_employer(leo_earnings: pd.DataFrame, idbr_lookup: pd.DataFrame | None =
         i = i.drop_duplicates(["ENTKEY", "SourceYear"]).rename(
             columns={"ENTKEY": "main_enterprise", "Employees": "employer_size_band", "SECTIONNAME": "_sec"})
         out["SourceYear"] = idbr_source_year(out["TaxYear"].to_numpy())
-        out = out.merge(i, on=["main_enterprise", "SourceYear"], how="left").drop(columns="SourceYear")
+        has = out["main_enterprise"].notna().to_numpy(dtype=bool)
+        m = out.loc[has, ["main_enterprise", "SourceYear"]].merge(i, on=["main_enterprise", "SourceYear"], how="left")
+        out["employer_size_band"] = None
+        out["_sec"] = None
+        out.loc[has, "employer_size_band"] = m["employer_size_band"].to_numpy(dtype=object)
+        out.loc[has, "_sec"] = m["_sec"].to_numpy(dtype=object)
+        out = out.drop(columns="SourceYear")
     else:
         out["employer_size_band"] = None
         out["_sec"] = None
@@ -144,13 +176,13 @@ def coworker_loo(employers: pd.DataFrame, attributes: pd.DataFrame | None = None
         if person_level and attributes[person_col].is_unique:
             pos = map_unique(out[person_col], attributes[person_col])
             for x in columns:
-                v = pd.to_numeric(attributes[x], errors="coerce").to_numpy(dtype="float64")
+                v = as_numeric(attributes[x], "attributes", x).to_numpy()
                 vals[x] = np.where(pos >= 0, v[np.maximum(pos, 0)], np.nan)
         else:
             a = attributes[keys + columns].drop_duplicates(keys)
             m = out[[person_col, "TaxYear"]].merge(a, on=keys, how="left")
             for x in columns:
-                vals[x] = pd.to_numeric(m[x], errors="coerce").to_numpy(dtype="float64")
+                vals[x] = as_numeric(m[x], "attributes", x).to_numpy()
     gid, grp = group_index(out, [enterprise_col, "TaxYear"])
     has = gid >= 0
     g = gid[has]

@@ -14,6 +14,9 @@ import pandas as pd
 from ..schema import FIRST_SA_TAX_YEAR, LAST_TAX_YEAR, OUT_OF_WORK_BENEFITS
 from ._common import (
     PERSON,
+    as_dates,
+    as_numeric,
+    as_taxyear,
     attach_person,
     group_index,
     group_sum,
@@ -56,8 +59,8 @@ def person_spells(spells: pd.DataFrame, edukey_map: pd.DataFrame | None = None, 
         d = attach_person(d, key_col, edukey_map, mapping_key="EDUKEY", person_col=pc)[[pc, "StartDate", "EndDate"]]
     else:
         d = d.rename(columns={key_col: pc})
-    s = pd.to_datetime(d["StartDate"]).to_numpy("datetime64[ns]")
-    e = pd.to_datetime(d["EndDate"]).to_numpy("datetime64[ns]")
+    s = as_dates(d["StartDate"], frame, "StartDate").to_numpy("datetime64[ns]")
+    e = as_dates(d["EndDate"], frame, "EndDate").to_numpy("datetime64[ns]")
     e = np.where(np.isnat(e), np.datetime64(open_end, "ns"), e)
     ok = ~np.isnat(s) & (e >= s)
     d = pd.DataFrame({pc: d[pc].to_numpy()[ok], "StartDate": s[ok], "EndDate": e[ok]})
@@ -111,7 +114,7 @@ def days_employed(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame | None 
     unit="indicator", valid_values="0, 1",
     caveats="INFERRED for graduate outcomes: the 5-of-6-months October-March rule is from the DfE destination "
             "measures [DEST]; the LEO graduate-outcomes definition (and its treatment of SA-only workers and of "
-            "earnings thresholds) is not confirmed (reference §8.2). Person-years without any spell are absent; "
+            "earnings thresholds) is not confirmed - an open question. Person-years without any spell are absent; "
             "treat as 0.",
     level="person-year", status="inferred", output_key=[PERSON, "TaxYear"],
 )
@@ -152,7 +155,8 @@ def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame 
     out["sustained_employment"] = (out["months_employed_oct_mar"] >= min_months).astype("int64")
     if sa is not None:
         require_columns(sa, [pc, "TaxYear", "sa_earnings"], "sa (output of sa_earnings)")
-        se = sa.loc[(sa["sa_earnings"] > 0) & (sa["TaxYear"] >= FIRST_SA_TAX_YEAR), [pc, "TaxYear"]].drop_duplicates()
+        pos = (as_numeric(sa["sa_earnings"], "sa", "sa_earnings") > 0) & (as_taxyear(sa["TaxYear"], "sa") >= FIRST_SA_TAX_YEAR)
+        se = sa.loc[pos.to_numpy(dtype=bool), [pc, "TaxYear"]].drop_duplicates()
         se = se.assign(_se=1)
         out = out.merge(se, on=[pc, "TaxYear"], how="outer")
         out["months_employed_oct_mar"] = out["months_employed_oct_mar"].fillna(0).astype("int64")
@@ -187,7 +191,7 @@ def out_of_work_benefit_days(leo_benefit: pd.DataFrame, edukey_map: pd.DataFrame
     """Out-of-work benefit days per person and tax year: ``[person, TaxYear, oow_benefit_days, any_oow_benefit]``."""
     require_columns(leo_benefit, ["EduKey", "StartDate", "EndDate", "Benefit_type", "Out_of_work_benefit"], "leo_benefit")
     pc = _pc(edukey_map, person_col)
-    flag = pd.to_numeric(leo_benefit["Out_of_work_benefit"], errors="coerce").fillna(0).to_numpy() == 1
+    flag = as_numeric(leo_benefit["Out_of_work_benefit"], "leo_benefit", "Out_of_work_benefit").to_numpy() == 1
     code = leo_benefit["Benefit_type"].astype("string").str.strip().str.upper().isin(OUT_OF_WORK_BENEFITS).fillna(False)
     oow = leo_benefit[flag | code.to_numpy(dtype=bool)]
     sp = person_spells(oow, edukey_map, person_col=pc, frame="leo_benefit")
@@ -270,8 +274,10 @@ def activity_status(
         if frame is None:
             out[name] = False
             return
-        require_columns(frame, [pc, "TaxYear", col], name)
-        f = frame.loc[cond(frame[col]), [pc, "TaxYear"]].drop_duplicates().assign(**{name: True})
+        label = {"_sus": "sustained", "_emp": "days", "_earn": "earnings", "_ben": "benefits"}[name]
+        require_columns(frame, [pc, "TaxYear", col], label)
+        keep = cond(as_numeric(frame[col], label, col)).to_numpy(dtype=bool)
+        f = frame.loc[keep, [pc, "TaxYear"]].drop_duplicates().assign(**{name: True})
         out = out.merge(f, on=[pc, "TaxYear"], how="left")
         out[name] = out[name].eq(True).to_numpy(dtype=bool)
 

@@ -13,7 +13,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ._common import PERSON, require_columns, taxyear_code
+from ._common import PERSON, PMR, DerivationError, as_numeric, format_years, report_gap, require_columns, taxyear_code
 from .registry import derived
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "JACS_SUBJECT_GROUP",
     "DEGREE_CLASS_LABELS",
     "jacs_subject_group",
+    "cah_subject_group",
     "he_entry",
     "subject_group",
     "degree_class",
@@ -31,7 +32,6 @@ __all__ = [
     "hesa_study_taxyears",
 ]
 
-PMR = "PupilMatchingRefAnonymous"
 HE_PMR = "HE_PUPILMATCHINGREFANONYMOUS"
 
 #: The seven subject groups of the kit (same names as the synthetic generator's ``SUBJECT_GROUPS``).
@@ -62,7 +62,11 @@ def stack_hesa(tables: Mapping) -> pd.DataFrame:
 
 
 def jacs_subject_group(codes: pd.Series) -> pd.Series:
-    """JACS 3 codes (e.g. 'L100', 'F300') -> subject group (missing for unknown/blank codes)."""
+    """JACS 3 codes (e.g. 'L100', 'F300') -> subject group (missing for unknown/blank codes).
+
+    The rule (contract C6): the first letter through :data:`JACS_SUBJECT_GROUP`, except ``L1xx`` (economics)
+    -> ``econ_business_law``; every other ``L`` code -> ``social_science``.
+    """
     c = pd.Series(codes).astype("string").str.strip().str.upper()
     letter = c.str[0]
     grp = letter.map(JACS_SUBJECT_GROUP)
@@ -71,9 +75,53 @@ def jacs_subject_group(codes: pd.Series) -> pd.Series:
     return grp.astype(object).where(grp.notna(), None)
 
 
+def cah_subject_group(codes: pd.Series, mapping) -> pd.Series:
+    """CAH codes (``HE_XCAH01_1``, e.g. ``'CAH15-02-01'``) -> subject group through ``mapping``, by the **longest**
+    prefix of the code found in ``mapping`` (e.g. ``{"CAH15-02": "econ_business_law", "CAH15": "social_science"}``);
+    missing where no prefix matches.
+
+    The kit ships no CAH mapping: CAH codes and versions changed between HESA collections, and economics is a
+    level-3 node inside the social sciences, so a mapping consistent with the JACS rule (``L1xx`` ->
+    ``econ_business_law``) needs the CAH version of your extract (an open question for the kit). Build ``mapping``
+    from that version's list and pass it as ``cah_groups=`` to :func:`subject_group` / :func:`he_entry`.
+    """
+    bad = sorted({g for g in mapping.values() if g not in SUBJECT_GROUPS})
+    if bad:
+        raise DerivationError(f"cah_groups: unknown subject group(s) {bad}; the kit's groups are {list(SUBJECT_GROUPS)}",
+                              table="cah_groups")
+    c = pd.Series(codes).astype("string").str.strip().str.upper()
+    out = pd.Series([None] * len(c), index=c.index, dtype=object)
+    done = pd.Series(False, index=c.index)
+    for prefix in sorted(mapping, key=len, reverse=True):
+        hit = (c.str.startswith(str(prefix).upper()).fillna(False) & ~done).to_numpy(dtype=bool)
+        out[hit] = mapping[prefix]
+        done |= hit
+    return out
+
+
 def _hesa(hesa, cols):
     require_columns(hesa, [HE_PMR, "hesa_year", *cols], "hesa (stacked with stack_hesa)")
     return hesa
+
+
+def _subjects(d: pd.DataFrame, cah_groups, on_gap: str, fn: str) -> np.ndarray:
+    """Subject group of each HESA row: JACS where mapped, else CAH through ``cah_groups``; reports CAH-only rows
+    that stay unmapped (the coding does not cover those years) by the coverage policy."""
+    grp = (jacs_subject_group(d["HE_XJACS01_1"]) if "HE_XJACS01_1" in d.columns
+           else pd.Series([None] * len(d), index=d.index, dtype=object))
+    if "HE_XCAH01_1" in d.columns:
+        cah = d["HE_XCAH01_1"]
+        need = (grp.isna() & cah.notna()).to_numpy(dtype=bool)
+        if need.any():
+            if cah_groups is not None:
+                grp = grp.where(~pd.Series(need, index=grp.index), cah_subject_group(cah, cah_groups))
+            else:
+                yrs = format_years(d.loc[need, "hesa_year"].to_numpy(dtype="int64"))
+                report_gap(f"{fn}: {int(need.sum()):,} first-degree records (HESA years {yrs}) have a CAH subject "
+                           "(HE_XCAH01_1) but no JACS code, and the kit has no CAH -> subject group mapping (see "
+                           "leokit.derive.cah_subject_group); their subject group is missing. Pass cah_groups={...} "
+                           "built from your extract's CAH version, or on_gap='ignore'", on_gap, stacklevel=4)
+    return grp.to_numpy(dtype=object)
 
 
 @derived(
@@ -93,14 +141,17 @@ def _hesa(hesa, cols):
     caveats="Several rows in the entry year (several instances): the first by HE_COMDATE is taken.",
     level="person", status="kit", output_key=[PMR],
 )
-def he_entry(hesa: pd.DataFrame) -> pd.DataFrame:
+def he_entry(hesa: pd.DataFrame, *, cah_groups=None, on_gap: str = "warn") -> pd.DataFrame:
     """First-degree entry per person: ``[PupilMatchingRefAnonymous, he_entry_year, he_entry_provider,
-    he_entry_subject, he_entry_fallback]``."""
+    he_entry_subject, he_entry_fallback]``.
+
+    ``he_entry_subject`` is the subject group of the entry record (JACS; CAH-only records through ``cah_groups``,
+    see :func:`subject_group`)."""
     h = _hesa(hesa, ["HE_XQLEV601", "HE_YEARPRG", "HE_XINSTID01_ANON"])
     ug = h[h["HE_XQLEV601"].astype("string").str.strip().eq("UG").fillna(False).to_numpy(dtype=bool)]
-    y1 = pd.to_numeric(ug["HE_YEARPRG"], errors="coerce").eq(1).to_numpy(dtype=bool)
+    y1 = (as_numeric(ug["HE_YEARPRG"], "hesa", "HE_YEARPRG") == 1).to_numpy(dtype=bool)
     cols = [HE_PMR, "hesa_year", "HE_XINSTID01_ANON"]
-    extra = [c for c in ("HE_COMDATE", "HE_XJACS01_1") if c in ug.columns]
+    extra = [c for c in ("HE_COMDATE", "HE_XJACS01_1", "HE_XCAH01_1") if c in ug.columns]
     d = ug[cols + extra].assign(_fallback=np.where(y1, 0, 1))
     sort = ["_fallback", HE_PMR, "hesa_year"] + (["HE_COMDATE"] if "HE_COMDATE" in extra else [])
     d = d.sort_values(sort, kind="stable", na_position="last")
@@ -109,8 +160,7 @@ def he_entry(hesa: pd.DataFrame) -> pd.DataFrame:
         PMR: first[HE_PMR].to_numpy(),
         "he_entry_year": first["hesa_year"].astype("int64").to_numpy(),
         "he_entry_provider": first["HE_XINSTID01_ANON"].to_numpy(),
-        "he_entry_subject": (jacs_subject_group(first["HE_XJACS01_1"]).to_numpy() if "HE_XJACS01_1" in extra
-                             else np.full(len(first), None, dtype=object)),
+        "he_entry_subject": _subjects(first, cah_groups, on_gap, "he_entry"),
         "he_entry_fallback": first["_fallback"].astype("int64").to_numpy(),
     })
     return out.sort_values(PMR, kind="stable").reset_index(drop=True)
@@ -122,17 +172,26 @@ def he_entry(hesa: pd.DataFrame) -> pd.DataFrame:
                "the entry record: first letter A medicine; B, X education_health; C, D, F, G, H, I, J stem; L1xx, M, N "
                "econ_business_law; K, other L social_science; Q, R, T, V humanities; P, W creative_arts.",
     sources=[("hesa_2015", "HE_XJACS01_1")], unit="category", valid_values="; ".join(SUBJECT_GROUPS),
-    caveats="Groups are the kit's seven (same as the synthetic generator); D -> stem is a kit choice. JACS is recorded "
-            "2007/08-2019/20; from 2019/20 HECoS/CAH (HE_XCAH01_1) would need its own mapping.",
+    caveats="Groups are the kit's seven (same as the synthetic generator); D -> stem is a kit choice (INFERRED). JACS "
+            "is recorded to 2019/20; from 2019/20 subjects are HECoS, grouped by the Common Aggregation Hierarchy "
+            "(HE_XCAH01_1). The kit ships no CAH -> group mapping (open question: CAH versions differ and economics "
+            "is a level-3 node inside the social sciences); records with only a CAH code get a missing group and a "
+            "CoverageWarning unless a mapping is passed (cah_groups).",
     level="person", status="kit", output_key=[PMR],
 )
-def subject_group(hesa: pd.DataFrame) -> pd.DataFrame:
-    """Subject group per person: ``[PupilMatchingRefAnonymous, subject_group]`` (qualifying record first)."""
+def subject_group(hesa: pd.DataFrame, *, cah_groups=None, on_gap: str = "warn") -> pd.DataFrame:
+    """Subject group per person: ``[PupilMatchingRefAnonymous, subject_group]`` (qualifying record first).
+
+    ``cah_groups``: optional CAH prefix -> group mapping for records with a CAH subject but no JACS code (see
+    :func:`cah_subject_group`); without it such records are reported by the coverage policy (``on_gap``) and
+    left without a group.
+    """
     h = _hesa(hesa, ["HE_XJACS01_1", "HE_XQLEV601"])
     ug = h[h["HE_XQLEV601"].astype("string").str.strip().eq("UG").fillna(False).to_numpy(dtype=bool)]
-    qual = ug["HE_XPQUAL01"].eq(1).fillna(False).to_numpy(dtype=bool) if "HE_XPQUAL01" in ug.columns else np.zeros(len(ug), bool)
+    qual = ((as_numeric(ug["HE_XPQUAL01"], "hesa", "HE_XPQUAL01") == 1).to_numpy(dtype=bool)
+            if "HE_XPQUAL01" in ug.columns else np.zeros(len(ug), bool))
     d = pd.DataFrame({PMR: ug[HE_PMR].to_numpy(), "y": ug["hesa_year"].to_numpy(), "q": np.where(qual, 0, 1),
-                      "subject_group": jacs_subject_group(ug["HE_XJACS01_1"]).to_numpy()})
+                      "subject_group": _subjects(ug, cah_groups, on_gap, "subject_group")})
     d = d[pd.notna(d["subject_group"])]
     # qualifying record (latest) first, else the earliest record
     d = d.assign(_ord=np.where(d["q"] == 0, -d["y"], d["y"]))
@@ -169,7 +228,7 @@ def graduation(hesa: pd.DataFrame) -> pd.DataFrame:
     good_degree, graduation_provider]``."""
     h = _hesa(hesa, ["HE_XPQUAL01", "HE_XCLASS01", "HE_XQLEV601"])
     cls = h["HE_XCLASS01"].astype("string").str.strip().str.zfill(2)
-    ok = (pd.to_numeric(h["HE_XPQUAL01"], errors="coerce").eq(1)
+    ok = ((as_numeric(h["HE_XPQUAL01"], "hesa", "HE_XPQUAL01") == 1)
           & cls.isin(list(DEGREE_CLASS_LABELS)).fillna(False)
           & h["HE_XQLEV601"].astype("string").str.strip().eq("UG").fillna(False))
     d = h.loc[ok.to_numpy(dtype=bool), [HE_PMR, "hesa_year"] + (["HE_XINSTID01_ANON"] if "HE_XINSTID01_ANON" in h.columns else [])]
@@ -211,7 +270,7 @@ def provider_tariff_group(ucas_applicants: pd.DataFrame, ucas_applications: pd.D
     require_columns(ucas_applicants, [PMR, "unique_id_cycle", "accept_flag"], "ucas_applicants")
     require_columns(ucas_applications, ["unique_id_cycle", "application_cycle", "app_response_june30",
                                         "he_provider_tariff_group"], "ucas_applications")
-    a = ucas_applicants.loc[pd.to_numeric(ucas_applicants["accept_flag"], errors="coerce").eq(1).to_numpy(dtype=bool)
+    a = ucas_applicants.loc[(as_numeric(ucas_applicants["accept_flag"], "ucas_applicants", "accept_flag") == 1).to_numpy(dtype=bool)
                             & ucas_applicants[PMR].notna().to_numpy(dtype=bool), [PMR, "unique_id_cycle"]]
     firm = ucas_applications.loc[ucas_applications["app_response_june30"].astype("string").eq("Firm").fillna(False).to_numpy(dtype=bool),
                                  ["unique_id_cycle", "application_cycle", "he_provider_tariff_group"]]
@@ -251,7 +310,7 @@ def hesa_study_taxyears(hesa: pd.DataFrame, pmr_map: pd.DataFrame | None = None,
     """
     h = _hesa(hesa, [])
     d = pd.DataFrame({"PUPILMATCHINGREFANONYMOUS": h[HE_PMR].to_numpy(),
-                      "TaxYear": taxyear_code(h["hesa_year"].to_numpy(dtype="int64") - 1)})
+                      "TaxYear": taxyear_code(as_numeric(h["hesa_year"], "hesa", "hesa_year").to_numpy(dtype="int64") - 1)})
     if pmr_map is not None:
         require_columns(pmr_map, ["AE_ID", "PUPILMATCHINGREFANONYMOUS"], "pmr_map")
         d = d.merge(pmr_map[["AE_ID", "PUPILMATCHINGREFANONYMOUS"]].drop_duplicates(), on="PUPILMATCHINGREFANONYMOUS")
