@@ -9,7 +9,7 @@ kinds, allowed values and ranges, and the key that is unique in the real data (w
 
 Nothing here imports the generator: on the real SRS tables this module is all the loader needs.
 
-Sources are tagged as in ``shared/reference/leo-npd-data.md``: [VRF] DfE LEO I2SE variable request
+Sources are cited by their keys in ``book/references.bib``: [VRF] DfE LEO I2SE variable request
 form v2.3, [FFT] FFT Education Datalab LEO I2 SQL, [I1SQL] LEO iteration-1 SQL, [ECHILD] ECHILD R code.
 Where a name or a year boundary is not confirmed by a primary source the table or column carries
 ``inferred=...`` saying so; do not treat those as settled.
@@ -304,7 +304,7 @@ def _register(t: TableSchema) -> TableSchema:
 _register(TableSchema(
     name="KS2Pupil_1996_to_2019_and_2022", database="npd_i2",
     source="VRF KS2 sheet; ECHILD",
-    inferred="table name from iteration-1 naming; I2 name not confirmed (reference §8.1)",
+    inferred="table name from iteration-1 naming; I2 name not confirmed (INFERRED; open question)",
     description="Key stage 2 (age 11) attainment, one row per pupil per KS2 year (a few duplicates)",
     columns=_cols(
         Column("KS2_PupilMatchingRefAnonymous", "str", nullable=False),
@@ -343,7 +343,7 @@ _KS4_CONTEXT = (
 _register(TableSchema(
     name="KS4Pupil_2002_to_2014", database="npd_i2",
     source="VRF KS4 sheet; ECHILD; I1SQL",
-    inferred="I2 table name not confirmed (reference §8.1)",
+    inferred="I2 table name not confirmed (INFERRED; open question)",
     description="Key stage 4 (GCSE) attainment to 2013/14: one row per pupil record; some pupils have several",
     columns=_cols(
         *_KS4_IDENTITY,
