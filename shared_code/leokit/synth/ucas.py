@@ -11,7 +11,7 @@ group by capacity. The *standard offer* of a course is the provider's typical of
 EEE offers at high-tariff providers). An adopting provider's *contextual offer* is
 ``max(standard - 8 R, floor)``: ``R = contextual_offer_grade_reduction`` grades lower, never under the
 provider's floor (BBC at high-tariff providers), so never more than ``R`` grades below the standard offer.
-Two grades is the reduction typical schemes use and the one [SuttonTrust2017] modelled.
+Reductions of one or two grades are typical; [SuttonTrust2017] modelled two.
 
 *Admissions under a requirement.* Given the requirement ``req`` of each application (in tariff points):
 an offer is made if ``w < expit((pp - req)/8 + c_g)`` (``c_g`` = 0, 1, 2 for high, medium, low; the
