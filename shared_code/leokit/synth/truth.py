@@ -70,7 +70,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                                                         "this value divided by the full-scheme effect at the cut-off B(cutoff), "
                                                         "so the key must lie between 0 and B(cutoff) (in _realised). Earlier "
                                                         "cycles: only providers that have adopted make contextual offers."),
-    "contextual_offer_cutoff": (0.20, "Eligibility cut-off on the running variable: an applicant is eligible if the IDACI 2019 score of "
+    "contextual_offer_cutoff": (0.18, "Eligibility cut-off on the running variable: an applicant is eligible if the IDACI 2019 score of "
                                       "the home LSOA (census at age 15-16, via imd2019_lsoa11) is at or above this value (about "
                                       "a fifth of high-tariff entrants at the default)."),
     "contextual_offer_grade_reduction": (2, "A-level grades (8 tariff points each) by which an adopting high-tariff provider lowers "

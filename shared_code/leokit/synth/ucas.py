@@ -48,7 +48,7 @@ sampling noise in the realised population, written to ``truth.json`` under ``_re
 the probability shift for marginal applicants ("about half of Durham's contextual entrants would not
 have had their offer confirmed" [BoliverJones2025] corresponds to ``delta`` of about 0.5). A key above
 ``B(cutoff)`` cannot be produced by a scheme of ``R`` grades and raises ``ValueError`` (at the default
-``R = 2`` and cut-off 0.20, ``B(cutoff)`` is about 0.11); on small data, where ``B(cutoff)`` is imprecise
+``R = 2`` and cut-off 0.18, ``B(cutoff)`` is about 0.12); on small data, where ``B(cutoff)`` is imprecise
 (the estimate's bandwidth widens until it holds 2,000 applicants), a key within three standard errors
 above it sets ``delta = 1`` and ``_realised`` says so. In cycles before full adoption only adopted
 providers make contextual offers, so the effect is smaller.
