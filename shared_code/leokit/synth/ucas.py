@@ -50,7 +50,8 @@ have had their offer confirmed" [BoliverJones2025] corresponds to ``delta`` of a
 ``B(cutoff)`` cannot be produced by a scheme of ``R`` grades and raises ``ValueError`` (at the default
 ``R = 2`` and cut-off 0.18, ``B(cutoff)`` is about 0.12); on small data, where ``B(cutoff)`` is imprecise
 (the estimate's bandwidth widens until it holds 2,000 applicants), a key within three standard errors
-above it sets ``delta = 1`` and ``_realised`` says so. In cycles before full adoption only adopted
+above it, or any key when there are fewer than 2,000 applicants, sets ``delta = 1`` and ``_realised``
+says so (``contextual_offer_marginal_probability_shift_capped``). In cycles before full adoption only adopted
 providers make contextual offers, so the effect is smaller.
 
 Released tables: ``ucas_applications`` show the June-30 decisions and responses of the actual state
@@ -163,25 +164,28 @@ def simulate_admissions(rng: np.random.Generator, prov: Providers, truth: Mappin
     B = (reg["F"]["tg"] == 0).astype(float) - (reg["S"]["tg"] == 0).astype(float)
     B_cut, n_cut, B_se, B_h = local_linear_at(x, B, cutoff, TRUTH_BANDWIDTH, min_n=CALIBRATION_MIN_N)
     capped = False
-    if tau == 0:
-        delta = 0.0
-    elif tau < 0:
+    small = n_cut < CALIBRATION_MIN_N  # too few applicants to pin B(cutoff) down: never refuse a key then
+    if tau < 0:
         raise ValueError(f"truth: contextual_offer_high_tariff_entry_effect must be >= 0 (a contextual offer only "
                          f"lowers requirements), found {tau}")
+    if tau == 0:
+        delta = 0.0
     elif not np.isfinite(B_cut) or B_cut <= 0:
-        raise ValueError(
-            f"truth: contextual_offer_high_tariff_entry_effect = {tau} cannot be produced: a full contextual-offer "
-            f"scheme has no effect on high-tariff entry at the cut-off here (B(cutoff) = {B_cut}; no adopting "
-            f"providers, a zero grade reduction or no applicants near the cut-off)")
+        if not small:
+            raise ValueError(
+                f"truth: contextual_offer_high_tariff_entry_effect = {tau} cannot be produced: a full contextual-offer "
+                f"scheme has no effect on high-tariff entry at the cut-off here (B(cutoff) = {B_cut}; no adopting "
+                f"providers, a zero grade reduction or no applicants near the cut-off)")
+        delta, capped = 1.0, True
     else:
         delta = tau / B_cut
         if delta > 1:
-            if tau > B_cut + 3 * B_se:
+            if not small and tau > B_cut + 3 * B_se:
                 raise ValueError(
                     f"truth: contextual_offer_high_tariff_entry_effect = {tau} is more than a {R}-grade contextual offer "
                     f"can produce at the cut-off {cutoff}: at most B(cutoff) = {B_cut:.3f} (SE {B_se:.3f}), the effect "
                     f"if every eligible marginal applicant were admitted because of the scheme")
-            delta, capped = 1.0, True  # within sampling noise of B(cutoff) (small data): every marginal moves
+            delta, capped = 1.0, True  # within sampling noise of B(cutoff), or small data: every marginal moves
     strict = nu < delta
     # regime codes: 0 = S, 1 = C, 2 = L
     r0 = np.where(strict, 0, 2)
