@@ -9,7 +9,7 @@ kinds, allowed values and ranges, and the key that is unique in the real data (w
 
 Nothing here imports the generator: on the real SRS tables this module is all the loader needs.
 
-Sources are tagged as in ``shared/reference/leo-npd-data.md``: [VRF] DfE LEO I2SE variable request
+Sources are cited by their keys in ``book/references.bib``: [VRF] DfE LEO I2SE variable request
 form v2.3, [FFT] FFT Education Datalab LEO I2 SQL, [I1SQL] LEO iteration-1 SQL, [ECHILD] ECHILD R code.
 Where a name or a year boundary is not confirmed by a primary source the table or column carries
 ``inferred=...`` saying so; do not treat those as settled.
@@ -304,7 +304,7 @@ def _register(t: TableSchema) -> TableSchema:
 _register(TableSchema(
     name="KS2Pupil_1996_to_2019_and_2022", database="npd_i2",
     source="VRF KS2 sheet; ECHILD",
-    inferred="table name from iteration-1 naming; I2 name not confirmed (reference §8.1)",
+    inferred="table name from iteration-1 naming; I2 name not confirmed (INFERRED; open question)",
     description="Key stage 2 (age 11) attainment, one row per pupil per KS2 year (a few duplicates)",
     columns=_cols(
         Column("KS2_PupilMatchingRefAnonymous", "str", nullable=False),
@@ -343,7 +343,7 @@ _KS4_CONTEXT = (
 _register(TableSchema(
     name="KS4Pupil_2002_to_2014", database="npd_i2",
     source="VRF KS4 sheet; ECHILD; I1SQL",
-    inferred="I2 table name not confirmed (reference §8.1)",
+    inferred="I2 table name not confirmed (INFERRED; open question)",
     description="Key stage 4 (GCSE) attainment to 2013/14: one row per pupil record; some pupils have several",
     columns=_cols(
         *_KS4_IDENTITY,
@@ -731,17 +731,26 @@ _register(TableSchema(
         Column("adoption_share", "float", nullable=False, min=0, max=1,
                description="a_c: share (by capacity) of eventually-adopting high-tariff providers adopted by this cycle"),
         Column("alevel_points", "float", description="Best three A levels, post-2017 tariff"),
-        Column("p0", "float", nullable=False, min=0, max=1, description="Probability of high-tariff entry without eligibility"),
-        Column("u", "float", nullable=False, min=0, max=1, description="The applicant's uniform draw"),
+        Column("predicted_points", "float", description="Best three predicted A levels, post-2017 tariff"),
+        Column("strict", "int", description="Admitted strictly on stated offers without a formal scheme (nu < delta): "
+                                            "the only applicants a contextual offer can move", **_B),
+        Column("full_scheme_effect", "int", nullable=False, values=(-1, 0, 1),
+               description="B_i: high-tariff entry with contextual offers at every eventually-adopting provider minus "
+                           "with standard offers only (same draws)"),
         Column("high_tariff_entry_0", "int", **_B), Column("high_tariff_entry_1", "int", **_B),
         Column("tariff_group_0", "str", nullable=False, values=TARIFF_GROUPS + ("none",)),
         Column("tariff_group_1", "str", nullable=False, values=TARIFF_GROUPS + ("none",)),
+        Column("entry_route_0", "str", values=("Firm", "Insurance", "Clearing"), description="Missing = no HE"),
+        Column("entry_route_1", "str", values=("Firm", "Insurance", "Clearing")),
         Column("high_tariff_offer_0", "int", description="Holds any high-tariff offer", **_B),
         Column("high_tariff_offer_1", "int", **_B),
         Column("degree_0", "int", **_B), Column("degree_1", "int", **_B),
         Column("first_class_0", "int", **_B), Column("first_class_1", "int", **_B),
+        Column("continuation_0", "int", description="Entered HE and studied into a second year", **_B),
+        Column("continuation_1", "int", **_B),
         Column("marginal", "int", description="Enters high tariff only if eligible (complier)", **_B),
-        Column("marginal_offer_met", "int", description="Complier whose contextual offer was met", **_B),
+        Column("contextual_offer_entrant_1", "int",
+               description="If eligible, enters HE through an application holding a contextual offer", **_B),
     ),
 ))
 

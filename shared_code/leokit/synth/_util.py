@@ -107,6 +107,42 @@ def loo_mean(value: np.ndarray, group: np.ndarray, use: np.ndarray) -> np.ndarra
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
 
 
+def local_linear_at(x, y, c: float, h: float, min_n: int = 0) -> tuple[float, int, float, float]:
+    """Local-linear (triangular kernel) estimate of E[y | x = c] from both sides of ``c``.
+
+    The bandwidth is ``h``, widened (up to the whole range of ``x``) until at least ``min_n``
+    observations fall inside the window. Returns ``(estimate, n, se, bandwidth)`` with ``n`` the
+    observations inside the window and ``se`` a heteroskedasticity-robust (sandwich) standard error;
+    NaN if fewer than two distinct ``x`` values fall inside. Used for the realised truth at a cut-off,
+    where ``y`` is a potential-outcome difference that is continuous in ``x``.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    nan = (float("nan"), 0, float("nan"), float(h))
+    if len(x) == 0:
+        return nan
+    dist = np.abs(x - c)
+    if min_n and (dist < h).sum() < min_n:
+        h = float(np.sort(dist)[min(min_n, len(dist)) - 1]) * 1.0001 + 1e-9
+    w = np.clip(1.0 - dist / h, 0.0, None)
+    inside = w > 0
+    n = int(inside.sum())
+    if n < 2 or len(np.unique(x[inside])) < 2:
+        return (float("nan"), n, float("nan"), float(h))
+    d = x[inside] - c
+    ww, yy = w[inside], y[inside]
+    X = np.column_stack([np.ones(n), d])
+    xtwx = X.T @ (X * ww[:, None])
+    if np.linalg.det(xtwx) <= 0:
+        return (float("nan"), n, float("nan"), float(h))
+    inv = np.linalg.inv(xtwx)
+    beta = inv @ (X.T @ (ww * yy))
+    e = yy - X @ beta
+    meat = X.T @ (X * ((ww * e) ** 2)[:, None])
+    se = float(np.sqrt(max((inv @ meat @ inv)[0, 0], 0.0)))
+    return float(beta[0]), n, se, float(h)
+
+
 def acadyr(end_year) -> np.ndarray:
     """'2009/2010' strings for academic years ending in ``end_year``."""
     e = np.asarray(end_year, dtype=np.int64)

@@ -1,50 +1,51 @@
-"""Education side after KS2: KS4 measures, A levels, UCAS with contextual offers, HE, degrees, ILR.
+"""Education side after KS2: KS4 measures, A levels, ILR, UCAS admissions with contextual offers, HE.
 
 Data-generating process (see also ``data_synthetic/README.md``)
 --------------------------------------------------------------
 *KS4 measures.* Level 2 incl. English and maths (``KS4_LEVEL2_EM`` / ``KS4_L2BASICS_94``):
-``ks4_z + N(0, 0.3^2) > q`` with the share rising from 44% (2005) to 60% (2016). Points are monotone
-in ``ks4_z`` (``KS4_ATT8 = clip(46 + 16 ks4_z, 0, 90)``; ``KS4_PTSCNEWE = clip(320 + 85 ks4_z, 0, 580)``).
+``ks4_z + N(0, 0.3^2) > q`` with the share rising from 44% (2005) to 60% (2016). Headline points are
+monotone in ``ks4_z`` (:func:`ks4_points`: ``KS4_PTSCNEWE = clip(320 + 85 ks4_z, 0, 580)`` to 2013/14,
+``KS4_ATT8 = clip(46 + 18 ks4_z, 0, 90)`` from 2014/15).
 
 *A levels.* The top 40% of each cohort on ``1.1 ks4_z + 0.15 background + 0.3 FSM + N(0, 0.9^2)`` take 3 (70%)
 or 4 A levels; grade latent per subject ``0.9 ks4_z + 0.2 ability + N(0, 0.6^2)`` cut at fixed
 points (about A* 9%, A 18%, B 22%, C 24%, D 16%, E 7%, U 4% of entries). ``alevel_points`` = best three on the
 post-2017 UCAS tariff (A*=56, A=48, B=40, C=32, D=24, E=16). Predicted grades are the achieved grades
-raised by 0/1/2 grades (40/45/10%) or lowered by one (5%).
-
-*UCAS.* A-level takers apply (cycle = cohort + 2) with probability
-``expit(0.9 + 0.8 ks4_z + 0.3 background + 0.3 female + 0.9 FSM)``, to up to five courses.
-
-*Contextual offers and high-tariff entry* (the planted RD). Running variable ``x`` = IDACI 2019 score
-of the home LSOA at 16; eligible ``E = 1[x >= cutoff]``. High-tariff providers adopt contextual offers
-in waves (``contextual_offer_adoption_cycles``; 40% of high-tariff providers per wave for two waves,
-the rest never). ``a_c`` = capacity of providers adopted by cycle ``c`` / capacity of all eventually
-adopting providers. Each applicant draws ``u ~ U(0,1)``;
-
-    p0 = min(expit(-1.0 + (points - 128)/14 + 0.3 background - 0.8 (x - 0.2)), 1 - tau)
-    high(e) = 1[u < p0 + e * tau * a_c]
-
-so ``E[high(1) - high(0)] = tau * a_c`` exactly for everyone (``tau`` =
-``contextual_offer_high_tariff_entry_effect``) and the RD estimand at the cut-off equals ``tau`` in
-cycles with full adoption. Marginal entrants (``high(1) = 1, high(0) = 0``) enter an adopting provider
-holding a contextual offer (``syn_offer_tariff_required`` = standard - 8 x grade reduction) that
-they met. Non-high applicants enter medium (``expit((points - 100)/16)``), else low (65%) or no HE,
-with the same draw in both potential states. Degree completion and class are computed for both
-potential states from the same draws; marginal contextual entrants have a completion logit 0.2
-lower and a class index 0.6 SD lower (fewer firsts; Durham evidence).
-
-*HE entry without UCAS.* 25% of non-A-level pupils who reach level 3 in FE by 18 enter a low (80%) or
-medium tariff provider directly.
-
-*Degree.* Course length 3 years (medicine 5; 10% of others 4 with a sandwich year). Completion
-``expit(1.1 + 0.6 ability + 0.3 background + t_g)`` (``t_g`` = 0.5 high, 0.2 medium, 0 low).
-Class index ``0.8 ability + 0.15 background + 0.25 female + (0.1, 0, -0.1 by tariff) + 0.05 (grad_year
-- 2010) + N(0, 0.7^2)``: first above 1.75, 2:1 above 0.4, 2:2 above -0.75, else third.
+raised by 0/1/2 grades (40/45/10%) or lowered by one (5%). ``KS5_LEV3THRESH`` = two or more passes (E or better).
 
 *ILR.* 80% of pupils without A levels (still in state education at 16) study in FE for 1-3 years from
-16 (aims at level 2 or 3 by prior attainment), 15% of those as apprentices; achievement
-``expit(0.8 + 0.5 ability)``. ``highest_level`` (by 21): 6 degree, 4 HE without degree, 3 two or more
-A-level passes or an achieved level-3 aim, 2 five A*-C at KS4 (68%) or an achieved level-2 aim, else 1.
+16 (aims at level 3 (75%) or 2 if they reached level 2 at KS4, else level 2 (60%) or 1), 15% of those as
+apprentices. A learner achieves their aims (``outcome = 1``) with probability ``expit(0.8 + 0.5 ability)``
+(``fe_achieved``); a learner who does not achieve them has no achieved aim in any year.
+
+*UCAS admissions and contextual offers* (the planted RD and DiD): see :mod:`leokit.synth.ucas`.
+A-level takers apply (cycle = cohort + 2) with probability
+``expit(0.9 + 0.8 ks4_z + 0.3 background + 0.3 female + 0.9 FSM)``. Providers (24 high, 40 medium,
+50 low tariff) have a typical standard offer set by their quality rank within the tariff group
+(high ABB-A*AA, medium BCC-ABB, low DDD-BCC) and a floor under any contextual offer (high BBC,
+medium CCC, low DDE).
+
+*HE entry without UCAS.* 25% of non-A-level pupils who reach level 3 in FE by 18 enter a low (80%) or
+medium tariff provider directly (30% of them a year later).
+
+*Degree.* Subjects (7 groups) depend on sex and ability (medicine only at high/medium tariff).
+Course length 3 years (medicine 5; 10% of others 4 with a sandwich year). Completion
+``expit(1.1 + 0.6 ability + 0.3 background + t_g - 0.2 M)`` (``t_g`` = 0.5 high, 0.2 medium, 0 low;
+``M`` = 1 for a contextual complier: an entrant at a high-tariff provider who would not have entered one
+without eligibility). Class index ``0.8 ability + 0.15 background + 0.25 female + (0.1, 0, -0.1 by tariff)
+- 0.6 M + 0.05 (grad_year - 2010) + N(0, 0.7^2)``: first above 1.75, 2:1 above 0.4, 2:2 above -0.75,
+else third. Non-completers leave after 1 (60%), 2 (30%) or 3 years of study (at most length - 1);
+half of those who studied for two or more years (so completed at least one) leave with a CertHE/DipHE
+exit award (:data:`EXIT_AWARD_SHARE`, INFERRED: a plausible share, not a published figure), recorded
+on their last HESA record as ``HE_XQLEV601 = 'OUG'``, ``HE_XPQUAL01 = 1``. All degree outcomes are
+computed in both potential states of the contextual-offer design from the same draws.
+
+*Highest qualification* (``highest_level``; contract C5, the definition of
+``leokit.derive.highest_qualification_by_age``), the highest level ever attained: 6 a classified first
+degree; 4 a CertHE/DipHE exit award; 3 two or more A-level passes (``KS5_LEV3THRESH = 1``) or an
+achieved ILR level-3 aim; 2 the KS4 level-2 measure including English and maths or an achieved ILR
+level-2 aim; 1 any KS4 points or an achieved ILR level-1 aim; 0 none (e.g. pupils who left state
+schools before KS4 and never appear in FE). Entering HE without an award is not a qualification.
 """
 
 from __future__ import annotations
@@ -74,11 +75,19 @@ A_LEVEL_SUBJECTS = np.array([
     ("5410", "French"), ("4730", "Business Studies"), ("6110", "Media Studies"), ("4620", "Law"),
 ], dtype=object)
 _SUBJ_W = np.array([14, 4, 10, 8, 6, 8, 8, 6, 5, 10, 6, 5, 3, 4, 3, 2], float)
-#: JACS 3 subject-area letters and CAH codes of each subject group
+#: JACS 3 subject-area letters of each subject group (the letter UCAS applications carry)
 JACS_LETTERS = {
     "medicine": ["A"], "stem": ["C", "F", "G", "H", "I", "J"], "econ_business_law": ["L", "M", "N"],
     "social_science": ["L", "K"], "humanities": ["Q", "R", "T", "V"], "creative_arts": ["W", "P"],
     "education_health": ["B", "X"],
+}
+#: First two characters of the JACS 3 principal subject codes of each group (code = stem + "00").
+#: Contract C6: the group of every code under ``leokit.derive.jacs_subject_group`` is the generating
+#: group -- economics is ``L1xx`` (econ_business_law), other ``L`` codes are social science.
+JACS_STEMS = {
+    g: [f"{le}{d}" for le in lets for d in range(1, 10)
+        if not (g == "econ_business_law" and le == "L" and d != 1) and not (g == "social_science" and le == "L" and d == 1)]
+    for g, lets in JACS_LETTERS.items()
 }
 CAH_CODES = {
     "medicine": ["CAH01-01-01"], "stem": ["CAH03-01-01", "CAH07-02-01", "CAH09-01-01", "CAH10-01-01", "CAH11-01-01"],
@@ -87,6 +96,29 @@ CAH_CODES = {
     "education_health": ["CAH02-04-01", "CAH22-01-01"],
 }
 CLASS_CODES = np.array(["01", "02", "03", "04"], dtype=object)
+
+
+#: Share of non-completers who studied two or more years that leave with a CertHE/DipHE (INFERRED).
+EXIT_AWARD_SHARE = 0.5
+#: Typical standard offers (post-2017 tariff, three A levels) by tariff group, assigned to providers by
+#: quality rank within the group: high ABB/AAB/AAA/A*AA, medium BCC/BBC/BBB/ABB, low DDD..BCC.
+STD_OFFER_LEVELS = {
+    0: ((128, 136, 144, 152), (0.10, 0.30, 0.40, 0.20)),
+    1: ((104, 112, 120, 128), (0.15, 0.35, 0.35, 0.15)),
+    2: ((72, 80, 88, 96, 104), (0.10, 0.20, 0.30, 0.25, 0.15)),
+}
+#: Range of course-level standard offers by tariff group (no DDD/EEE offers at high-tariff providers).
+COURSE_OFFER_RANGE = (np.array([128.0, 96.0, 64.0]), np.array([160.0, 136.0, 112.0]))
+#: Floor under a contextual (reduced) offer by tariff group: high BBC, medium CCC, low DDE.
+CONTEXTUAL_FLOOR = np.array([112.0, 96.0, 64.0])
+
+
+def ks4_points(ks4_z, cohort) -> np.ndarray:
+    """Headline KS4 points as released: ``KS4_PTSCNEWE`` (KS4 years to 2013/14) or ``KS4_ATT8`` (2014/15 on)."""
+    z = np.asarray(ks4_z, float)
+    old = np.clip(np.round(320 + 85 * z, 1), 0, 580)
+    new = np.clip(np.round(46 + 18 * z, 2), 0, 90)
+    return np.where(np.asarray(cohort) <= 2014, old, new)
 
 
 @dataclass
@@ -98,7 +130,8 @@ class Providers:
     adopt_cycle: np.ndarray       # float, NaN = never
     ucas_code: np.ndarray
     hesa_code: np.ndarray
-    base_req: np.ndarray          # typical standard offer (tariff points)
+    std_offer: np.ndarray         # typical standard offer (tariff points, multiple of 8)
+    floor: np.ndarray             # lowest offer the provider makes to anyone (contextual offers included)
 
 
 def build_providers(rng: np.random.Generator, truth: dict) -> Providers:
@@ -118,11 +151,16 @@ def build_providers(rng: np.random.Generator, truth: dict) -> Providers:
         for w, cyc in enumerate(waves):
             adopt[hi[w * k:(w + 1) * k]] = float(cyc)
     codes = random_codes(rng, 2 * n, 6)
-    base = np.array([144.0, 112.0, 80.0])[tariff] + 8 * np.round(rng.normal(0, 1.0, n))
-    base = np.clip(base, np.array([120, 96, 48])[tariff], np.array([168, 136, 112])[tariff])
+    std = np.empty(n)
+    for g, (levels, probs) in STD_OFFER_LEVELS.items():
+        i = np.flatnonzero(tariff == g)
+        rank = np.argsort(np.argsort(quality[i], kind="stable"), kind="stable")
+        q = (rank + 0.5) / len(i)  # quality quantile within the group
+        std[i] = np.asarray(levels, float)[np.minimum(np.searchsorted(np.cumsum(probs), q), len(levels) - 1)]
     return Providers(n=n, tariff=tariff, cap=cap, quality=quality, adopt_cycle=adopt,
                      ucas_code=np.char.add("U", codes[:n].astype(str)).astype(object),
-                     hesa_code=np.char.add("H", codes[n:].astype(str)).astype(object), base_req=base)
+                     hesa_code=np.char.add("H", codes[n:].astype(str)).astype(object), std_offer=std,
+                     floor=CONTEXTUAL_FLOOR[tariff])
 
 
 def adoption_share(prov: Providers, cycle: np.ndarray) -> np.ndarray:
@@ -179,6 +217,8 @@ def grades_string(tariff_points: np.ndarray) -> np.ndarray:
 def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -> dict:
     """Add KS4 measures, A levels, UCAS, HE and ILR to the person frame ``P`` (in place) and return the
     row-level detail needed for the output tables (dict of arrays/frames)."""
+    from .ucas import simulate_admissions
+
     n = len(P)
     cohort = P["cohort"].to_numpy()
     ab = P["ability"].to_numpy()
@@ -243,11 +283,9 @@ def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -
     P["fe_years"] = fe_years
     P["fe_aim_level"] = np.where(fe, aim_level, 0)
     P["fe_achieved"] = fe_ach.astype(np.int64)
-    lev3 = (passes >= 2) | (fe_ach & (aim_level == 3))
-    l2_any = (l2lat > norm.ppf(1 - 0.68) * np.sqrt(1 + 0.09))  # five A*-C (any subjects)
-    lev2 = l2_any | (l2 == 1) | lev3 | (fe_ach & (aim_level >= 2))
+    ilr_level = np.where(fe_ach, aim_level, 0)
 
-    # ---- UCAS + contextual offers --------------------------------------------------------------------
+    # ---- UCAS admissions with contextual offers ------------------------------------------------------
     prov = build_providers(rng, truth)
     out["providers"] = prov
     applicant = alev & (rng.random(n) < expit(0.9 + 0.8 * ks4 + 0.3 * bg + 0.3 * female + 0.9 * fsm6))
@@ -255,40 +293,34 @@ def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -
     cycle = cohort + 2
     x = P["idaci_score"].to_numpy()
     cutoff = float(truth["contextual_offer_cutoff"])
-    tau = float(truth["contextual_offer_high_tariff_entry_effect"])
-    R = int(truth["contextual_offer_grade_reduction"])
     elig = x >= cutoff - 1e-12
-    a_c = adoption_share(prov, cycle)
-    pts = np.nan_to_num(P["alevel_points"].to_numpy(), nan=0.0)
-    p0 = np.minimum(expit(-1.0 + (pts - 128) / 14 + 0.3 * bg - 0.8 * (x - 0.2)), 1 - tau)
-    u = rng.random(n)
-    v = rng.random(n)
-    high0 = u < p0
-    high1 = u < p0 + tau * a_c
-    pm = expit((pts - 100) / 16)
-    dest = np.where(v < pm, 1, np.where(v < pm + (1 - pm) * 0.65, 2, NONE))
-    tg0 = np.where(high0, 0, dest)
-    tg1 = np.where(high1, 0, dest)
-    marginal1 = high1 & ~high0
     P["contextual_eligible"] = (applicant & elig).astype(np.int64)
+    ai = np.flatnonzero(applicant)
+    adm = simulate_admissions(
+        rng, prov, truth, cycle=cycle[ai], predicted=P["predicted_points"].to_numpy()[ai],
+        achieved=P["alevel_points"].to_numpy()[ai], x=x[ai], eligible=elig[ai])
+    out["admissions"] = adm
 
-    # non-UCAS direct entrants (FE level 3)
+    # potential states (0: not eligible, 1: eligible) for everyone; NONE = no HE
+    tg0 = np.full(n, NONE, np.int64)
+    tg1 = np.full(n, NONE, np.int64)
+    prov0 = np.full(n, -1, np.int64)
+    prov1 = np.full(n, -1, np.int64)
+    tg0[ai], tg1[ai] = adm["tg0"], adm["tg1"]
+    prov0[ai], prov1[ai] = adm["provider0"], adm["provider1"]
+    # non-UCAS direct entrants (FE level 3): the same in both states
     direct = (~applicant) & fe_ach & (aim_level == 3) & (rng.random(n) < 0.25)
     dtg = np.where(rng.random(n) < 0.8, 2, 1)
-    tg0 = np.where(applicant, tg0, np.where(direct, dtg, NONE))
-    tg1 = np.where(applicant, tg1, tg0)
-    marginal1 &= applicant
-    tg = np.where(elig & applicant, tg1, tg0)
-    marginal = marginal1 & elig
-
-    # providers: regular entrants by tariff; marginal entrants at adopted high providers
-    prov0 = pick_by_tariff(rng, prov, np.where(tg0 == NONE, -1, tg0))
-    provm = np.full(n, -1, np.int64)
-    for c in np.unique(cycle[marginal1]):
-        i = marginal1 & (cycle == c)
-        provm[i] = _pick(rng, prov, (prov.tariff == 0) & (prov.adopt_cycle <= c), int(i.sum()))
-    prov1 = np.where(marginal1, provm, prov0)
-    provider = np.where(elig & applicant, prov1, prov0)
+    dprov = pick_by_tariff(rng, prov, np.where(direct, dtg, -1))
+    tg0 = np.where(direct, dtg, tg0)
+    tg1 = np.where(direct, dtg, tg1)
+    prov0 = np.where(direct, dprov, prov0)
+    prov1 = np.where(direct, dprov, prov1)
+    act1 = applicant & elig
+    tg = np.where(act1, tg1, tg0)
+    provider = np.where(act1, prov1, prov0)
+    complier1 = (tg1 == 0) & (tg0 != 0)   # enters a high-tariff provider only if eligible
+    complier = complier1 & act1
 
     # subjects (same in both states; medicine only at high/medium tariff)
     S = len(SUBJECT_GROUPS)
@@ -306,9 +338,11 @@ def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -
     eclass = rng.normal(0, 0.7, n)
     length_draw = rng.random(n)
     drop_draw = rng.random(n)
+    award_draw = rng.random(n)
     he_entry_year = cohort + 3
     entry_age_draw = rng.random(n)
     he_entry_year = np.where(direct & (entry_age_draw < 0.3), he_entry_year + 1, he_entry_year)
+    n_left = np.where(drop_draw < 0.6, 1, np.where(drop_draw < 0.9, 2, 3))
 
     def degree_outcomes(tgs, marg):
         he = tgs != NONE
@@ -322,11 +356,15 @@ def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -
              + 0.05 * (grad - 2010) + eclass)
         cls = np.where(z > 1.75, 0, np.where(z > 0.4, 1, np.where(z > -0.75, 2, 3)))
         first = comp & (cls == 0)
-        return dict(he=he, subj=s, L=L, comp=comp, grad=grad, cls=cls, first=first)
+        ys = np.where(comp, L, np.where(he, np.minimum(n_left, L - 1), 0))
+        cont = he & (ys >= 2)        # continued into a second year of study
+        award = he & ~comp & (ys >= 2) & (award_draw < EXIT_AWARD_SHARE)
+        return dict(he=he, subj=s, L=L, comp=comp, grad=grad, cls=cls, first=first, years=ys, cont=cont,
+                    award=award)
 
     d0 = degree_outcomes(tg0, np.zeros(n, bool))
-    d1 = degree_outcomes(tg1, marginal1)
-    dact = degree_outcomes(tg, marginal)
+    d1 = degree_outcomes(tg1, complier1)
+    dact = degree_outcomes(tg, complier)
     he = dact["he"]
     P["he_entry"] = he.astype(np.int64)
     P["he_entry_year"] = np.where(he, he_entry_year, np.nan)
@@ -339,18 +377,24 @@ def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -
     P["degree_class"] = np.where(deg, CLASS_CODES[dact["cls"]], None)
     P["grad_year"] = np.where(deg, dact["grad"], np.nan)
     P["course_length"] = np.where(he, dact["L"], 0)
-    # years studied: completers L; non-completers 1 (60%), 2 (30%), 3 (10%), below L
-    ny = np.where(drop_draw < 0.6, 1, np.where(drop_draw < 0.9, 2, 3))
-    P["years_studied"] = np.where(deg, dact["L"], np.where(he, np.minimum(ny, dact["L"] - 1), 0))
-    P["contextual_entrant"] = marginal.astype(np.int64)
-    P["highest_level"] = np.where(deg, 6, np.where(he, 4, np.where(lev3, 3, np.where(lev2, 2, 1)))).astype(np.int64)
+    P["years_studied"] = dact["years"]
+    P["exit_award"] = dact["award"].astype(np.int64)
+    P["contextual_entrant"] = complier.astype(np.int64)
+    holder = np.zeros(n, np.int64)
+    holder[ai] = np.where(elig[ai], adm["entered_contextual1"], 0)
+    P["contextual_offer_holder"] = holder
     P["via_ucas"] = (he & applicant).astype(np.int64)
 
-    # potential outcomes table for UCAS applicants
-    ai = np.flatnonzero(applicant)
+    # ---- highest qualification (contract C5) ---------------------------------------------------------
+    pts4 = ks4_points(ks4, cohort)
+    lev1 = (in_ks4 & (pts4 > 0)) | (ilr_level >= 1)
+    lev2 = (in_ks4 & (l2 == 1)) | (ilr_level >= 2)
+    lev3 = (passes >= 2) | (ilr_level >= 3)
+    P["highest_level"] = np.where(deg, 6, np.where(dact["award"], 4, np.where(lev3, 3, np.where(
+        lev2, 2, np.where(lev1, 1, 0))))).astype(np.int64)
+
     out["contextual"] = dict(
-        idx=ai, p0=p0, u=u, a_c=a_c, elig=elig, tg0=tg0, tg1=tg1, d0=d0, d1=d1, marginal1=marginal1,
-        prov0=prov0, prov1=prov1, cycle=cycle,
+        idx=ai, a_c=adoption_share(prov, cycle), elig=elig, tg0=tg0, tg1=tg1, d0=d0, d1=d1,
+        marginal1=complier1, prov0=prov0, prov1=prov1, cycle=cycle,
     )
-    out["ucas_detail"] = dict(applicant=applicant, marginal=marginal, high_actual=(tg == 0) & applicant)
     return out

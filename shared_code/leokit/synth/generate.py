@@ -29,7 +29,7 @@ from .params import GENERATOR_VERSION, MESSINESS
 from .population import build_geography, build_people
 from .tables import (assign_ids, build_census, build_hesa, build_ilr, build_ks2, build_ks4, build_ks5, build_lookups,
                      build_public, census_years)
-from .ucas import simulate_ucas
+from .ucas import build_ucas_tables, contextual_truth
 from .writer import frame_to_arrow, to_arrow, write_parquet
 
 __all__ = ["generate", "PEOPLE_COLUMNS", "education_side"]
@@ -46,7 +46,8 @@ TRUTH_EXTRA = [
     "pmr", "pmr2", "recordid", "edukey_linked", "in_ks4", "ks2_observed", "ks2_loo_mean", "school_effect",
     "fsm_ks4", "ethnic_minor", "eal", "sen", "primary_id", "la_idx", "move_ncyear", "left_ncyear", "gap_from",
     "gap_to", "ks4_level2", "alevel_n", "predicted_points", "sixth_form", "fe_learner", "apprentice",
-    "fe_achieved", "via_ucas", "contextual_entrant", "course_length", "years_studied",
+    "fe_achieved", "via_ucas", "contextual_entrant", "contextual_offer_holder", "course_length", "years_studied",
+    "exit_award",
 ]
 _DATABASES = ("npd_i2", "hesa_i2", "lilr_i2", "ucas_i2", "leo_i2", "public", "truth")
 
@@ -79,81 +80,11 @@ def education_side(rng: np.random.Generator, scale: int, cohorts: int, truth: Ma
     assign_ids(rng, P)
     edu = simulate_education(rng, P, dict(truth))
     edu["geo"] = geo
-    uc = simulate_ucas(rng, P, edu, dict(truth))
+    uc = build_ucas_tables(rng, P, edu, dict(truth))
     for c in P.columns:  # object-dtype strings: cheap repeated .to_numpy(dtype=object) in the table builders
         if P[c].dtype.kind not in "iufbM" and P[c].dtype != object:
             P[c] = pd.Series(P[c].to_numpy(dtype=object), index=P.index, dtype=object)
     return P, fsm, geo, edu, uc
-
-
-def _contextual_truth(P: pd.DataFrame, edu: dict, uc: dict, truth: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
-    c = edu["contextual"]
-    ai = c["idx"]
-    pot = uc["potential"]
-    d0, d1 = c["d0"], c["d1"]
-    tg = np.array(["high", "medium", "low", "none"], dtype=object)
-    df = pd.DataFrame({
-        "person_id": P["person_id"].to_numpy()[ai], "ae_id": P["ae_id"].to_numpy()[ai],
-        "unique_id_cycle": pot["unique_id_cycle"], "application_cycle": c["cycle"][ai],
-        "idaci_score": P["idaci_score"].to_numpy()[ai], "eligible": c["elig"][ai].astype(np.int64),
-        "adoption_share": c["a_c"][ai], "alevel_points": P["alevel_points"].to_numpy()[ai],
-        "p0": c["p0"][ai], "u": c["u"][ai],
-        "high_tariff_entry_0": (c["tg0"][ai] == 0).astype(np.int64), "high_tariff_entry_1": (c["tg1"][ai] == 0).astype(np.int64),
-        "tariff_group_0": tg[c["tg0"][ai]], "tariff_group_1": tg[c["tg1"][ai]],
-        "high_tariff_offer_0": pot["any_hi0"].astype(np.int64), "high_tariff_offer_1": pot["any_hi1"].astype(np.int64),
-        "degree_0": d0["comp"][ai].astype(np.int64), "degree_1": d1["comp"][ai].astype(np.int64),
-        "first_class_0": d0["first"][ai].astype(np.int64), "first_class_1": d1["first"][ai].astype(np.int64),
-        "marginal": c["marginal1"][ai].astype(np.int64),
-        "marginal_offer_met": (pot["marg_met"] & c["marginal1"][ai]).astype(np.int64),
-    })
-    # realised effects at the cut-off (|x - cutoff| <= 0.03), cycles with full adoption
-    cut = float(truth["contextual_offer_cutoff"])
-    near = (df["idaci_score"] - cut).abs() <= 0.03
-    full = df["adoption_share"] >= 1 - 1e-12
-    sel = near & full
-    r: dict[str, Any] = {}
-
-    def eff(a, b, m):
-        return float((df.loc[m, b] - df.loc[m, a]).mean()) if m.any() else None
-
-    r["contextual_offer_high_tariff_entry_effect_realised"] = eff("high_tariff_entry_0", "high_tariff_entry_1", sel)
-    r["contextual_offer_offer_effect"] = eff("high_tariff_offer_0", "high_tariff_offer_1", sel)
-    r["contextual_offer_first_class_effect"] = eff("first_class_0", "first_class_1", sel)
-    r["contextual_offer_degree_effect"] = eff("degree_0", "degree_1", sel)
-    r["contextual_offer_n_near_cutoff_full_adoption"] = int(sel.sum())
-    r["contextual_offer_adoption_share_by_cycle"] = {
-        str(int(k)): float(v) for k, v in df.groupby("application_cycle")["adoption_share"].first().items()}
-    m = df["marginal"] == 1
-    r["contextual_marginal_entrants_met_offer_share"] = float(df.loc[m, "marginal_offer_met"].mean()) if m.any() else None
-    # earnings channel (degree-return component at age 27), from the labour side's return formula
-    try:
-        from leokit.synth import labour as L
-        r_act, consts = L.degree_return_individual(P, dict(truth))
-        sexf = P["sex"].to_numpy()[ai] == "F"
-        subj = P["subject_group"].to_numpy(dtype=object)[ai]
-        dev_s = np.zeros(len(ai))
-        for s in T.SUBJECT_GROUPS:
-            dev_s[subj == s] += float(truth[f"degree_return_subject_{s}"])
-        csex = np.where(sexf, consts.get("F", 0.0), consts.get("M", 0.0))
-        base = np.where(sexf, float(truth["degree_return_female"]), float(truth["degree_return_male"]))
-        by = P["birth_year"].to_numpy()[ai]
-        bm = P["birth_month"].to_numpy()[ai]
-        t27 = by + 27 - (bm <= 3)
-
-        def comp(tgi, d):
-            dev_t = np.array([float(truth[f"degree_return_tariff_{g}"]) for g in ("high", "medium", "low")] + [0.0])[tgi]
-            r_ = np.where(d["comp"][ai], base + dev_s + dev_t - csex, 0.0)
-            return r_ * L.degree_ramp(np.where(d["comp"][ai], d["grad"][ai], np.nan).astype(float), t27)
-
-        e27 = comp(c["tg1"][ai], d1) - comp(c["tg0"][ai], d0)
-        r["contextual_offer_earnings_effect"] = float(e27[sel.to_numpy()].mean()) if sel.any() else None
-        r["contextual_offer_earnings_effect_note"] = ("degree-return channel only: mean over applicants within 0.03 of the "
-                                                      "cut-off in full-adoption cycles of the change in the degree component "
-                                                      "of log earnings in the tax year of age 27")
-    except Exception as exc:  # pragma: no cover
-        r["contextual_offer_earnings_effect"] = None
-        r["contextual_offer_earnings_effect_note"] = f"not computed: {type(exc).__name__}: {exc}"
-    return df, r
 
 
 def _edu_realised(P: pd.DataFrame, tables_rows: dict, census_stats: dict) -> dict:
@@ -298,7 +229,7 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
         add = lab_tp[[c for c in lab_tp.columns if c == "person_id" or c not in tp.columns]]
         tp = tp.merge(add, on="person_id", how="left", sort=False)
     tp = tp.sort_values("person_id", kind="stable").reset_index(drop=True)
-    ctx_df, ctx_r = _contextual_truth(P, edu, uc, tr)
+    ctx_df, ctx_r = contextual_truth(P, edu, uc, tr)
     truth_tables = {"truth_person": tp, "truth_contextual": ctx_df}
     for name, df in lab.items():
         if name.startswith("truth_") and name != "truth_person":

@@ -30,13 +30,24 @@ p_primary + N(0, 0.45^2)``; average point score ``KS2_APS = clip(27.5 + 4 k2/sd,
 *KS4* (the planted school peer effect): with ``P_i`` the leave-one-out mean of observed ``ks2_z``
 over the other pupils of the same school and cohort,
 
-    ks4_z = beta * P_i + c_cohort * (0.75 ability + 0.25 background - 0.1 FSM + s_school + N(0, 0.45^2)) - m_cohort,
+    ks4_z = beta * P_i + c_cohort * (0.75 ability + 0.25 background - 0.1 FSM + s_school,cohort + N(0, 0.45^2)) - m_cohort,
 
 ``beta = truth['school_peer_effect']``; ``c_cohort, m_cohort`` are solved per cohort so ``ks4_z`` has
 mean 0 and SD 1 exactly, so ``beta`` is the effect in SD of the standardised KS4 score. School
-effects ``s_school = 0.35 z(school mean background) + N(0, 0.2^2)`` are correlated with intake, so
-a regression needs school fixed effects; cohort-to-cohort variation of ``P_i`` within a school
-identifies ``beta``.
+effects ``s_school,cohort = s_school + w_school,cohort + e_school,cohort``: a permanent part
+``s_school = 0.35 z(school mean background) + N(0, 0.2^2)`` correlated with intake (a regression needs
+school fixed effects), a centred random walk over cohorts ``w`` (steps N(0, 0.03^2)) and a
+school-cohort shock ``e ~ N(0, 0.05^2)``. The time-varying parts are drawn independently of cohort
+composition, so cohort-to-cohort variation of ``P_i`` within a school still identifies ``beta`` (with
+school and cohort fixed effects), but pupils of one school and cohort share a shock: standard errors
+must be clustered (by school).
+
+*What the peer effect is and is not.* Only peers' *prior attainment* (KS2, determined before
+secondary school) affects own KS4; peers' *outcomes* (their KS4) have no effect on own KS4. There is
+therefore no reflection problem in this DGP (Manski's: own and peers' outcomes determined jointly),
+and a regression of own KS4 on the peer mean of KS4 does not estimate ``beta`` -- it picks up shared
+school-cohort shocks, sorting and the mechanical link between a pupil's outcome and their peers'.
+Peers' background, FSM or ability (contextual effects other than KS2) have no effect either.
 """
 
 from __future__ import annotations
@@ -51,6 +62,9 @@ from leokit.schema import GOR_CODES
 from ._util import blocks, choice_within, expit, group_index, loo_mean, unique_ints, zscore
 from .params import MESSINESS, REGION_SHARES
 
+#: Time variation of school effects (independent of cohort composition): random-walk step and school-cohort shock SDs.
+SCHOOL_EFFECT_DRIFT_SD = 0.03
+SCHOOL_COHORT_SHOCK_SD = 0.05
 REGION_DEP = np.array([0.45, 0.25, 0.25, 0.05, 0.2, -0.3, 0.3, -0.45, -0.2])
 RUC_NAMES = {
     "A1": "Urban major conurbation", "B1": "Urban minor conurbation", "C1": "Urban city and town",
@@ -340,8 +354,16 @@ def build_people(rng: np.random.Generator, geo: Geography, scale: int, cohorts: 
     P["ks2_loo_mean"] = peer
     sch_bg = np.bincount(school, weights=bg, minlength=geo.n_schools) / np.maximum(np.bincount(school, minlength=geo.n_schools), 1)
     sch_eff = 0.35 * (sch_bg - sch_bg.mean()) / max(sch_bg.std(), 1e-9) + rng.normal(0, 0.2, geo.n_schools)
-    P["school_effect"] = sch_eff[school]
-    R = 0.75 * ab + 0.25 * bg - 0.1 * P["fsm_ks4"] + sch_eff[school] + rng.normal(0, 0.45, n)
+    # time-varying school effects, independent of cohort composition: a random walk over cohorts
+    # (SD 0.03 per step, centred) plus a school-cohort shock (SD 0.05)
+    first = int(cohort.min())
+    n_coh = int(cohort.max()) - first + 1
+    walk = np.cumsum(rng.normal(0, SCHOOL_EFFECT_DRIFT_SD, (geo.n_schools, n_coh)), axis=1)
+    walk -= walk.mean(axis=1, keepdims=True)
+    sch_t = sch_eff[:, None] + walk + rng.normal(0, SCHOOL_COHORT_SHOCK_SD, (geo.n_schools, n_coh))
+    s_it = sch_t[school, cohort - first]
+    P["school_effect"] = s_it
+    R = 0.75 * ab + 0.25 * bg - 0.1 * P["fsm_ks4"] + s_it + rng.normal(0, 0.45, n)
     ks4 = np.empty(n)
     for c in np.unique(cohort):
         i = cohort == c

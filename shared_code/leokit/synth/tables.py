@@ -15,7 +15,8 @@ import pyarrow as pa
 from leokit import schema as S
 
 from ._util import acadyr, dates, random_codes, unique_ints
-from .education import (A_LEVEL_SUBJECTS, CAH_CODES, JACS_LETTERS, _KS5_NEW, _KS5_OLD, _LETTERS, Providers)
+from .education import (A_LEVEL_SUBJECTS, CAH_CODES, JACS_STEMS, _KS5_NEW, _KS5_OLD, _LETTERS, Providers,
+                        ks4_points)
 from .params import MESSINESS
 from .population import RUC_NAMES, Geography
 
@@ -238,7 +239,7 @@ def build_ks4(rng: np.random.Generator, P: pd.DataFrame, geo: Geography) -> dict
     }
     ks2z = P["ks2_z"].to_numpy()[idx]
     ks2obs = P["ks2_observed"].to_numpy()[idx] == 1
-    att8 = np.clip(np.round(46 + 18 * ks4, 2), 0, 90)
+    att8 = ks4_points(ks4, np.full(k, 2015))
     ks2emss = np.round(4.6 + 0.75 * ks2z, 1)
     # ATT8 prediction: mean ATT8 by KS2 fine-level bin and year
     key = c * 1000 + np.round(ks2emss * 10).astype(np.int64)
@@ -247,7 +248,7 @@ def build_ks4(rng: np.random.Generator, P: pd.DataFrame, geo: Geography) -> dict
     p8 = np.where(ks2obs, np.round((att8 - pred) / 10, 2), np.nan)
     specific = {
         "old": {
-            "KS4_LEVEL2_EM": l2, "KS4_PTSCNEWE": np.clip(np.round(320 + 85 * ks4, 1), 0, 580),
+            "KS4_LEVEL2_EM": l2, "KS4_PTSCNEWE": ks4_points(ks4, np.full(k, 2014)),
             "KS4_HGMATH": _grade_cut(mlat / 0.99, old_sh, g_old), "KS4_APENG": _grade_cut(elat / 0.99, old_sh, g_old),
             "KS4_EBACC": np.where(c >= 2010, P["ks4_ebacc"].to_numpy()[idx], np.nan),
         },
@@ -325,15 +326,21 @@ def build_ks5(rng: np.random.Generator, P: pd.DataFrame, fsm: np.ndarray, geo: G
 
 
 def person_subject_codes(rng, P: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """JACS 3 principal subject (``HE_XJACS01_1``) and CAH code of each HE entrant's course.
+
+    Codes are drawn from :data:`leokit.synth.education.JACS_STEMS`, so every code maps back to the
+    generating subject group under ``leokit.derive.jacs_subject_group`` (contract C6: economics is
+    ``L1xx``, other social sciences ``L2xx``-``L9xx`` or ``K``).
+    """
     n = len(P)
     sg = P["subject_group"].to_numpy(dtype=object)
     jacs = np.full(n, None, dtype=object)
     cah = np.full(n, None, dtype=object)
-    for g, lets in JACS_LETTERS.items():
+    for g, stems in JACS_STEMS.items():
         i = np.flatnonzero(sg == g)
         if len(i):
-            le = np.asarray(lets, dtype=object)[rng.integers(0, len(lets), len(i))]
-            jacs[i] = np.char.add(le.astype(str), (100 * rng.integers(1, 10, len(i))).astype(str)).astype(object)
+            s = np.asarray(stems, dtype=object)[rng.integers(0, len(stems), len(i))]
+            jacs[i] = np.char.add(s.astype(str), "00").astype(object)
             cah[i] = np.asarray(CAH_CODES[g], dtype=object)[rng.integers(0, len(CAH_CODES[g]), len(i))]
     return jacs, cah
 
@@ -346,6 +353,7 @@ def build_hesa(rng: np.random.Generator, P: pd.DataFrame, prov: Providers) -> di
     ny = P["years_studied"].to_numpy()[he]
     L = P["course_length"].to_numpy()[he]
     deg = P["degree"].to_numpy()[he] == 1
+    award = P["exit_award"].to_numpy()[he] == 1
     cls = P["degree_class"].to_numpy(dtype=object)[he]
     comday = rng.integers(15, 31, len(he))
     by = P["birth_year"].to_numpy()[he]
@@ -362,9 +370,10 @@ def build_hesa(rng: np.random.Generator, P: pd.DataFrame, prov: Providers) -> di
         kk = k[i]
         last = kk == ny[i] - 1
         comp = deg[i] & last
+        exit_aw = award[i] & last  # CertHE/DipHE exit award: an 'OUG' qualifier record (contract C5)
         drop_end = dates(year - np.where(rng.random(len(i)) < 0.5, 1, 0), rng.integers(1, 13, len(i)), 15)
         drop_end = np.minimum(np.maximum(drop_end, dates(year - 1, 10, 1)), dates(year, 7, 31))
-        end = np.where(last, np.where(comp, dates(np.full(len(i), year), 6, 30), drop_end), np.datetime64("NaT"))
+        end = np.where(last, np.where(comp | exit_aw, dates(np.full(len(i), year), 6, 30), drop_end), np.datetime64("NaT"))
         cols = {
             "HE_PUPILMATCHINGREFANONYMOUS": P["pmr"].to_numpy(dtype=object)[he][i],
             "HE_XINSTID01_ANON": prov.hesa_code[P["provider_idx"].to_numpy()[he][i]],
@@ -372,13 +381,13 @@ def build_hesa(rng: np.random.Generator, P: pd.DataFrame, prov: Providers) -> di
             "HE_ENDDATE": end.astype("datetime64[D]"),
             "HE_YEARPRG": kk + 1, "HE_YEARSTU": kk + 1,
             "HE_XMODE01": np.where(sandwich[i] & (kk == 2), "SW", "FT").astype(object),
-            "HE_XPSR01": np.ones(len(i), np.int64), "HE_XPQUAL01": comp.astype(np.int64),
-            "HE_XQLEV601": np.full(len(i), "UG", dtype=object),
-            "HE_XCLASS01": np.where(comp, cls[i], "06").astype(object),
+            "HE_XPSR01": np.ones(len(i), np.int64), "HE_XPQUAL01": (comp | exit_aw).astype(np.int64),
+            "HE_XQLEV601": np.where(exit_aw, "OUG", "UG").astype(object),
+            "HE_XCLASS01": np.where(comp, cls[i], np.where(exit_aw, "05", "06")).astype(object),
             "HE_XJACS01_1": jacs[he][i],  # JACS to 2019/20; CAH from 2019/20 (both in hesa_2020)
             "HE_SEXID": P["sex"].to_numpy(dtype=object)[he][i],
             "HE_XAGEA01": (year - 1) - by[i] - (bm[i] > 8),
-            "HE_RSNEND": np.where(last, np.where(comp, "01", "03"), None).astype(object),
+            "HE_RSNEND": np.where(last, np.where(comp | exit_aw, "01", "03"), None).astype(object),
         }
         if 2012 <= year <= 2017:
             cols["HE_XTARIFF"] = pts_old[i]
@@ -428,7 +437,9 @@ def build_ilr(rng: np.random.Generator, P: pd.DataFrame, geo: Geography) -> dict
     seq = 1 + np.arange(len(ai)) - (np.cumsum(naims) - naims)[ai]
     a_app = appr[ai]
     prog = a_app & (seq == 1)
-    ach_a = np.where(last[ai], ach[ai], rng.random(len(ai)) < 0.9)
+    # achievers achieve their final-year aims and most earlier ones; non-achievers achieve none (so the
+    # highest ILR level achieved is fe_aim_level exactly when fe_achieved = 1: contract C5)
+    ach_a = ach[ai] & (last[ai] | (rng.random(len(ai)) < 0.9))
     withdrawn = ~ach_a & (rng.random(len(ai)) < 0.5)
     catalogue = np.char.add(np.repeat(np.arange(10), 200).astype(str),
                             np.char.zfill(np.tile(np.arange(200) * 37 + 1000, 10).astype(str), 7)).astype(object)

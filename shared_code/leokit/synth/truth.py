@@ -12,7 +12,8 @@ generated population, to ``truth.json`` in the output folder.
      "_realised": {...}}   # statistics measured on the generated data (calibration, AKM shares)
 
 An override file may give either ``{"key": value}`` or ``{"key": {"value": value}}``.
-Calibration sources are in ``shared/reference/leo-npd-data.md`` §5-6 and ``data_synthetic/README.md``.
+Calibration sources are cited by their ``book/references.bib`` keys in ``data_synthetic/README.md``
+and in the generator modules (e.g. [Belfield2018], [BoliverJones2025], [SuttonTrust2017]).
 """
 
 from __future__ import annotations
@@ -60,23 +61,38 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "firm_effect_sd": (0.15, "Standard deviation of enterprise wage premia (log points) across enterprises, worker-weighted target."),
     "worker_firm_sorting": (0.35, "Strength of sorting: correlation between worker ability and the premium of the enterprise they join."),
     # --- contextual offers exemplar -------------------------------------------------------------
-    "contextual_offer_high_tariff_entry_effect": (0.08, "Effect of contextual-offer eligibility at the cut-off on the probability "
-                                                        "that a UCAS applicant enters a high-tariff provider, in cycles when all "
-                                                        "adopting providers have adopted (earlier cycles: scaled by the adopting "
-                                                        "share of high-tariff places)."),
-    "contextual_offer_cutoff": (0.30, "Eligibility cut-off on the running variable: an applicant is eligible if the IDACI 2019 score of "
-                                      "the home LSOA (census at age 15-16, via imd2019_lsoa11) is at or above this value."),
-    "contextual_offer_grade_reduction": (2, "A-level grades by which an adopting provider lowers its offer for eligible applicants."),
-    "contextual_offer_adoption_cycles": ([2012, 2015], "UCAS cycles in which the two waves of adopting high-tariff providers start "
-                                                        "making contextual offers (about half adopt in each wave; some never do)."),
+    "contextual_offer_high_tariff_entry_effect": (0.08, "Regression-discontinuity estimand: effect of contextual-offer eligibility "
+                                                        "on the probability that a UCAS applicant enters a high-tariff provider, "
+                                                        "at the cut-off, in cycles when every adopting provider has adopted. "
+                                                        "Only marginal applicants (strict on stated offers, with predicted or "
+                                                        "achieved points within the grade reduction of an adopting provider's "
+                                                        "offer) are moved: the generator sets the probability shift for them to "
+                                                        "this value divided by the full-scheme effect at the cut-off B(cutoff), "
+                                                        "so the key must lie between 0 and B(cutoff) (in _realised). Earlier "
+                                                        "cycles: only providers that have adopted make contextual offers."),
+    "contextual_offer_cutoff": (0.18, "Eligibility cut-off on the running variable: an applicant is eligible if the IDACI 2019 score of "
+                                      "the home LSOA (census at age 15-16, via imd2019_lsoa11) is at or above this value (about "
+                                      "a fifth of high-tariff entrants at the default)."),
+    "contextual_offer_grade_reduction": (2, "A-level grades (8 tariff points each) by which an adopting high-tariff provider lowers "
+                                            "its standard offer for eligible applicants, never below the provider's floor (BBC)."),
+    "contextual_offer_adoption_cycles": ([2012, 2015], "UCAS cycles in which the waves of adopting high-tariff providers start "
+                                                        "making contextual offers (80% of high-tariff providers adopt, split "
+                                                        "equally between waves; the rest never do)."),
 }
 
 #: Keys whose realised value is measured and written under ``_realised`` in truth.json by the
 #: generator (they are consequences of the parameters above, not parameters).
 REALISED_KEYS = (
-    "contextual_offer_offer_effect",          # effect of eligibility at the cut-off on receiving a high-tariff offer
+    "contextual_offer_high_tariff_entry_effect_realised",  # the RD estimand recomputed from potential outcomes
+    "contextual_offer_full_scheme_effect_at_cutoff",       # B(cutoff): largest producible entry effect
+    "contextual_offer_marginal_probability_shift",         # delta = entry effect / B(cutoff)
+    "contextual_offer_offer_effect",          # effect of eligibility at the cut-off on holding a high-tariff offer
     "contextual_offer_first_class_effect",    # effect on P(first-class degree) at the cut-off
-    "contextual_offer_earnings_effect",       # effect on log earnings at age 27 at the cut-off (via tariff)
+    "contextual_offer_degree_effect",         # effect on P(completing a first degree) at the cut-off
+    "contextual_offer_continuation_effect",   # effect on P(entering HE and studying into a second year)
+    "contextual_offer_earnings_effect",       # effect on the degree component of log pay at 29 (via tariff)
+    "contextual_offer_tariff_return_effect",  # effect on the tariff deviation of the degree return
+    "contextual_offer_adoption_effect_eligible_share",  # DiD truth: adoption effect on eligible share of entrants
     "akm_firm_variance_share",                # var(firm effect) / var(log earnings), employed person-years
     "akm_sorting_covariance_share",           # 2 cov(person, firm) / var(log earnings)
 )
