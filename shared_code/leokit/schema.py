@@ -38,6 +38,7 @@ __all__ = [
     "TableSchema",
     "FIRST_KS4_YEAR",
     "LAST_TAX_YEAR",
+    "LAST_HESA_YEAR",
     "census_table_name",
     "census_suffix",
     "census_schema",
@@ -59,6 +60,8 @@ FIRST_KS4_YEAR = 2005
 DEFAULT_COHORTS = 12
 #: Education data run to academic year 2020/21, HMRC/DWP data to tax year 2020/21 [VRF; ADRUK].
 LAST_ACADEMIC_YEAR = 2021  # academic year 2020/21, by its end year
+#: HESA comes as one table per academic year, hesa_2005 ... hesa_2020 (2019/20) in the LEO I2 extract [VRF].
+LAST_HESA_YEAR = 2020
 LAST_TAX_YEAR = 202021  # TaxYear coding as in leo_earnings: 202021 = 6 Apr 2020 - 5 Apr 2021
 FIRST_SA_TAX_YEAR = 201314  # self-assessment robust only from 2013/14 [VRF]
 FIRST_EARNINGS_TAX_YEAR = 200304  # P14 earnings from 2003/04 [VRF]

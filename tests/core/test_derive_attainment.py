@@ -135,19 +135,22 @@ def test_highest_qualification_levels_follow_the_contract():
     assert str(out["highest_level_age21"].dtype) == "Int64"
 
 
-def test_highest_qualification_censored_by_the_coverage_read_from_the_data():
+def test_highest_qualification_censored_by_the_coverage_of_the_extract():
+    """A source covers the years from its first year in the data to the end of the extract (2019/20 for HESA,
+    2020/21 for KS5 and the ILR): no record in a late year means no qualification, not missing data."""
     ks4, ks5, aims, erl, pmr, he = _hq_inputs()
-    ks4 = ks4[ks4[PMR].str.startswith("p")]
-    # HESA rows span 2013-2016, ILR 2011-2017, KS5 2012 only
-    out = d.highest_qualification_by_age(ks4, hesa=he).set_index(PMR)
+    ks4 = ks4[ks4[PMR].str.startswith("p")]  # KS4 2010: by 25 = 2018/19
+    out = d.highest_qualification_by_age(ks4, hesa=he).set_index(PMR)  # HESA rows 2013-2016 only
+    assert out.loc["p1", "highest_level_age21"] == 6 and out.loc["p7", "highest_level_age25"] == 6
+    assert out["highest_level_age25"].notna().all()  # HESA covered to 2019/20 although the rows stop in 2016
+    out = d.highest_qualification_by_age(ks4, ks5_student=ks5).set_index(PMR)  # KS5 rows in 2012 only
+    assert out.loc["p2", "highest_level_age18"] == 3 and out.loc["p2", "highest_level_age21"] == 3
+    out = d.highest_qualification_by_age(ks4, aims=aims, education_records_lookup=erl, pmr_lookup=pmr).set_index(PMR)
+    assert out.loc["p3", "highest_level_age21"] == 2 and out.loc["p6", "highest_level_age25"] == 4
+    # a partial extract: say which years the tables cover, and the values beyond them are censored
+    out = d.highest_qualification_by_age(ks4, hesa=he, coverage={"hesa": (2005, 2016)}).set_index(PMR)
     assert out.loc["p1", "highest_level_age21"] == 6  # HESA needed 2013-2015: covered
     assert out["highest_level_age25"].isna().all()  # HESA needed to 2019 > 2016
-    out = d.highest_qualification_by_age(ks4, ks5_student=ks5).set_index(PMR)
-    assert out.loc["p2", "highest_level_age18"] == 3 and out["highest_level_age21"].isna().all()  # KS5 2013 not seen
-    out = d.highest_qualification_by_age(ks4, aims=aims, education_records_lookup=erl, pmr_lookup=pmr).set_index(PMR)
-    assert out.loc["p3", "highest_level_age21"] == 2 and out["highest_level_age25"].isna().all()  # ILR ends 2017
-    out = d.highest_qualification_by_age(ks4, hesa=he, coverage={"hesa": (2005, 2020)}).set_index(PMR)
-    assert out.loc["p7", "highest_level_age25"] == 6  # explicit coverage overrides the data
     base = d.highest_qualification_by_age(ks4).set_index(PMR)  # KS4 only: nothing to censor
     assert base.notna().all().all() and base.loc["p1", "highest_level_age25"] == 2
 

@@ -80,9 +80,13 @@ def test_sql_equals_pandas(seed):
     pd.testing.assert_frame_equal(_norm(sus_sql, keys), _norm(sus_pd, keys), check_dtype=False)
     assert sus_pd["sustained_employment"].sum() > 0 and (sus_pd["sustained_employment"] == 0).sum() > 0
 
-    grads = pd.DataFrame({"AE_ID": np.arange(0, 60, 3), "graduation_year": np.resize([2008, 2010, 2012, 2015, 2019], 20)})
+    grads = pd.DataFrame({"AE_ID": np.r_[np.arange(0, 60, 3), 10_000, 10_003],  # the last two own no EDUKEY
+                          "graduation_year": np.resize([2008, 2010, 2012, 2015, 2019], 22)})
     yag_sql = dsql.run_core_outcomes(con, grads)
-    yag_pd = d.outcomes_yag(grads, [paye_pd[keys + ["paye_earnings"]], sus_pd[keys + ["sustained_employment"]]])
+    yag_pd = d.outcomes_yag(grads, [paye_pd[keys + ["paye_earnings"]], sus_pd[keys + ["sustained_employment"]]],
+                            edukey_map=lookup)
+    assert {"linked", "has_record", "linkage_status"} <= set(yag_sql.columns)
+    assert (yag_sql.loc[yag_sql["AE_ID"] >= 10_000, "linkage_status"] == "not linkable").all()
     k = ["AE_ID", "yag"]
     pd.testing.assert_frame_equal(_norm(yag_sql, k), _norm(yag_pd, k)[list(yag_sql.columns)], check_dtype=False)
 

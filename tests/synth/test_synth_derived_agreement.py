@@ -6,8 +6,6 @@ that C5 reads are consistent with the levels the generator plants.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -57,24 +55,12 @@ def test_jacs_codes_map_back_to_the_generating_group():
 
 
 def _highest_qualification(t, age):
-    """Call ``leokit.derive.highest_qualification_by_age`` with the released tables it accepts.
-
-    Assumes the public name and output columns ``highest_level_age<a>`` (contract C5) and the keyword
-    arguments of the current function (``ks5_student``, ``aims``, ``education_records_lookup``,
-    ``pmr_lookup``); HESA is passed as ``hesa`` (stacked HESA, where C5's level-4 exit awards are) when
-    the function accepts it, and as ``graduates`` (output of ``graduation``) when it accepts that.
-    """
+    """``leokit.derive.highest_qualification_by_age`` on the released tables (C5 sources: KS4, KS5, ILR, HESA)."""
     ks4 = d.ks4_attainment(t["KS4Pupil_2002_to_2014"])
-    params = inspect.signature(d.highest_qualification_by_age).parameters
-    kw = dict(ks5_student=t["KS5Student_2004_to_2021"], aims=t["aims"],
-              education_records_lookup=t["education_records_lookup"], pmr_lookup=t["learner_ae_id_to_pmr_lookup"])
-    if "hesa" in params:
-        kw["hesa"] = t["hesa"]
-    if "graduates" in params:
-        kw["graduates"] = d.graduation(t["hesa"])
-    if "ages" in params:
-        kw["ages"] = (age,)
-    return d.highest_qualification_by_age(ks4, **kw)
+    return d.highest_qualification_by_age(
+        ks4, ks5_student=t["KS5Student_2004_to_2021"], aims=t["aims"],
+        education_records_lookup=t["education_records_lookup"], pmr_lookup=t["learner_ae_id_to_pmr_lookup"],
+        hesa=t["hesa"], ages=(age,))
 
 
 def test_highest_qualification_agrees_with_truth_where_observable(released):

@@ -23,6 +23,7 @@ from ._common import (
     require_columns,
     require_rows,
 )
+from ..schema import LAST_ACADEMIC_YEAR, LAST_HESA_YEAR
 from .registry import derived
 
 __all__ = [
@@ -290,14 +291,16 @@ _HQ_DEFINITION = (
     "KS4_L2BASICS_94 from 2014/15) or an achieved ILR level-2 aim; 1 = any KS4 points or an achieved ILR level-1 "
     "aim; 0 = none. ILR aims are dated by the academic year of end_date (start_date if missing); HESA awards by "
     "hesa_year. Entering HE without an award is not a qualification. Missing (censored) where the window reaches "
-    "beyond the years covered by a source given (coverage read from the data passed, or the coverage argument)."
+    "beyond the years covered by a source given (from its first year in the data passed to the end of the extract, "
+    "or the coverage argument)."
 )
 _HQ_CAVEATS = (
     "Age is the cohort's age at 31 August of the academic year (KS4 year = age 16). KS4 level 1 is approximated by "
     "'any KS4 points'. ILR levels 4-5 count as 4 and level 6 as 6 (kit extension, INFERRED: the contract lists ILR "
     "levels 1-3 and the synthetic data have no higher ILR aims); ILR level 9 (mixed) and entry level are ignored. "
     "Qualifications outside NPD/ILR/HESA (abroad, private providers) are missing, so levels are lower bounds. "
-    "Censoring: a source covers the academic years from its first to its last year in the data given; KS5 is needed "
+    "Censoring: a source covers the academic years from its first year in the data given to the end of the extract "
+    "(2020/21 for KS5 and the ILR, 2019/20 for HESA; pass coverage= for a partial extract); KS5 is needed "
     "for KS4 year + 2..3, the ILR from KS4 year + 1 and HESA from KS4 year + 3 (INFERRED spans). With HESA to 2019/20, "
     "'by age 21' is missing for KS4 2016."
 )
@@ -355,10 +358,13 @@ def highest_qualification_by_age(
 
     Returns the cohort's pupil id, ``ks4_year`` and ``highest_level_age<a>`` (Int64) for each age.
 
-    **Censoring.** A value is missing when the age window reaches beyond the coverage of a source given: the
-    academic years a source covers are read from the data passed - KS5: first..last ``KS5_ACADYR``; ILR:
-    first..last academic year of any aim's ``start_date``/``end_date``; HESA: first..last ``hesa_year`` - or
-    given explicitly as ``coverage={"ks5": (2005, 2021), "ilr": (2006, 2021), "hesa": (2005, 2020)}`` (academic
+    **Censoring.** A value is missing when the age window reaches beyond the coverage of a source given. The
+    academic years a source covers start at its first year in the data passed (KS5: first ``KS5_ACADYR``; ILR:
+    first academic year of any aim's ``start_date``/``end_date``; HESA: first ``hesa_year``) and end at the end of
+    the extract: ``leokit.schema.LAST_ACADEMIC_YEAR`` (2020/21) for KS5 and the ILR and
+    ``leokit.schema.LAST_HESA_YEAR`` (2019/20, the last ``hesa_YYYY`` table) for HESA. The tables span every year of
+    the extract, so no record in a late year means no qualification, not missing data; if you pass only some
+    years' tables (a partial extract), say so with ``coverage=``. Or the years are given explicitly as ``coverage={"ks5": (2005, 2021), "ilr": (2006, 2021), "hesa": (2005, 2020)}`` (academic
     years by their end year; use it when the tables are a sample that may not show the first or last year). The
     years in which a source must be covered are its span (:data:`QUALIFICATION_SOURCE_SPANS`) cut at the age:
     e.g. HESA from KS4 year + 3 to KS4 year + (age - 16). Censoring at the **end** of the data is expected (young
@@ -372,7 +378,7 @@ def highest_qualification_by_age(
         require_columns(ks5_student, ["KS5_PupilMatchingRefAnonymous", "KS5_ACADYR", "KS5_LEV3THRESH"], "KS5 student table")
         y5 = academic_year(ks5_student["KS5_ACADYR"], "KS5 student table", "KS5_ACADYR")
         if y5.notna().any():
-            cov["ks5"] = (int(y5.min()), int(y5.max()))
+            cov["ks5"] = (int(y5.min()), LAST_ACADEMIC_YEAR)
         l3 = (as_numeric(ks5_student["KS5_LEV3THRESH"], "KS5 student table", "KS5_LEV3THRESH") == 1).to_numpy(dtype=bool)
         recs.append(pd.DataFrame({PMR: ks5_student["KS5_PupilMatchingRefAnonymous"].to_numpy()[l3],
                                   "year": y5.to_numpy(dtype="float64", na_value=np.nan)[l3], "level": 3}))
@@ -388,7 +394,7 @@ def highest_qualification_by_age(
         ay_s = start.dt.year + (start.dt.month >= 9).astype("float64")
         ay_e = end.dt.year + (end.dt.month >= 9).astype("float64")
         if ay_s.notna().any() or ay_e.notna().any():
-            cov["ilr"] = (int(np.nanmin([ay_s.min(), ay_e.min()])), int(np.nanmax([ay_s.max(), ay_e.max()])))
+            cov["ilr"] = (int(np.nanmin([ay_s.min(), ay_e.min()])), LAST_ACADEMIC_YEAR)
         lev = as_numeric(aims["NotionalNVQLev"], "aims", "NotionalNVQLev").to_numpy()
         done = (as_numeric(aims["outcome"], "aims", "outcome") == 1).to_numpy(dtype=bool)
         ok = done & (lev >= 1) & (lev <= 6)
@@ -404,7 +410,7 @@ def highest_qualification_by_age(
                         "hesa (stacked with stack_hesa)")
         hy = as_numeric(hesa["hesa_year"], "hesa", "hesa_year")
         if hy.notna().any():
-            cov["hesa"] = (int(hy.min()), int(hy.max()))
+            cov["hesa"] = (int(hy.min()), LAST_HESA_YEAR)
         q = (as_numeric(hesa["HE_XPQUAL01"], "hesa", "HE_XPQUAL01") == 1).to_numpy(dtype=bool)
         qlev = hesa["HE_XQLEV601"].astype("string").str.strip().str.upper()
         cls = hesa["HE_XCLASS01"].astype("string").str.strip().str.zfill(2)

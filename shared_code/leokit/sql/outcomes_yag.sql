@@ -7,8 +7,15 @@
 --   work.paye_earnings        (AE_ID, TaxYear, paye_earnings)        <- paye_earnings.sql
 --   work.sustained_employment (AE_ID, TaxYear, sustained_employment) <- sustained_employment.sql
 -- Person-years without a record keep NULL outcomes; observed = 0 beyond the last tax year (202021).
+-- linked = 1 if the graduate owns an EDUKEY (an EDUKEY linked to several AE_IDs belongs to the smallest);
+-- a graduate who is not linked has unknown outcomes (NULL), never zero: has_record is NULL for them.
 WITH yags AS (
     SELECT yag FROM (VALUES (1), (3), (5), (10)) AS v (yag)
+),
+owners AS (
+    SELECT DISTINCT AE_ID
+    FROM (SELECT EDUKEY, MIN(AE_ID) AS AE_ID FROM leo_i2.learner_ae_id_to_edukey_lookup
+          WHERE EDUKEY IS NOT NULL AND AE_ID IS NOT NULL GROUP BY EDUKEY) AS k
 ),
 grid AS (
     SELECT g.AE_ID, g.graduation_year, y.yag,
@@ -22,9 +29,17 @@ SELECT
     gr.yag,
     gr.TaxYear,
     CASE WHEN gr.TaxYear <= 202021 THEN 1 ELSE 0 END AS observed,
+    CASE WHEN o.AE_ID IS NULL THEN 0 ELSE 1 END AS linked,
+    CASE WHEN o.AE_ID IS NULL THEN NULL
+         WHEN p.AE_ID IS NOT NULL OR s.AE_ID IS NOT NULL THEN 1 ELSE 0 END AS has_record,
+    CASE WHEN o.AE_ID IS NULL THEN 'not linkable'
+         WHEN p.AE_ID IS NOT NULL OR s.AE_ID IS NOT NULL THEN 'linked, record'
+         ELSE 'linked, no record' END AS linkage_status,
     p.paye_earnings,
     s.sustained_employment
 FROM grid AS gr
+LEFT JOIN owners AS o
+    ON o.AE_ID = gr.AE_ID
 LEFT JOIN work.paye_earnings AS p
     ON p.AE_ID = gr.AE_ID AND p.TaxYear = gr.TaxYear
 LEFT JOIN work.sustained_employment AS s
