@@ -24,7 +24,7 @@ values are turned into SQL NULLs (pandas treats NaN as missing, SQL would not), 
 When the census tables are present, :func:`connect` also creates the view
 ``leokit.census_long``: the year-suffixed ``plasc_YYYY`` / ``spring_census_YYYY`` tables stacked
 in SQL with harmonised column names, row for row and value for value what
-:func:`leokit.load.stack_census` returns in pandas (see :func:`census_long_sql`).
+:func:`leokit.stack.stack_census` returns in pandas (see :func:`census_long_sql`).
 
 Mistakes get errors that say what to do: a table queried in the wrong schema
 (``npd_i2.leo_earnings``) names the schema it is in, ``leo_earnings.parquet`` used as a table
@@ -62,7 +62,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leokit import schema as _schema
+from leokit.census import CENSUS_TABLE_PATTERN, census_base_names, harmonise_census
+from leokit.errors import DataFolderError, SRSTranslationError, UnknownTableError
 from leokit.paths import ENV_VAR, resolve_data_dir, table_files
+from leokit.schema import SRS_DATABASES
 
 __all__ = ["connect", "query", "views", "srs_name", "to_srs_sql", "srs_project", "census_long_sql",
            "Connection", "DataFolderError", "SRSTranslationError",
@@ -71,25 +74,12 @@ __all__ = ["connect", "query", "views", "srs_name", "to_srs_sql", "srs_project",
 #: Environment variable holding the SRS project number (the per-project SQL Server schema).
 PROJECT_ENV_VAR = "LEOKIT_SRS_PROJECT"
 
-#: Kit schema -> SQL Server database name in the SRS [FFT script headers].
-SRS_DATABASES = {"leo_i2": "LEO_i2", "lilr_i2": "LILR_i2", "npd_i2": "npd_i2", "hesa_i2": "hesa_i2",
-                 "ucas_i2": "ucas_i2"}
+# SRS_DATABASES (kit schema -> SQL Server database name in the SRS) is stated in leokit.schema; the errors
+# DataFolderError and SRSTranslationError live in leokit.errors. All three are re-exported here.
 #: The schemas a connection may have (``leokit`` holds the kit's own views, e.g. the census stack).
 SCHEMAS = ("npd_i2", "leo_i2", "hesa_i2", "lilr_i2", "ucas_i2", "public", "truth", "leokit")
 #: The stacked census view that :func:`connect` creates when census tables are present.
 CENSUS_VIEW = "leokit.census_long"
-
-
-class DataFolderError(FileNotFoundError):
-    """The data folder is missing or holds no Parquet tables (the message says what was expected)."""
-
-
-class SRSTranslationError(ValueError):
-    """DuckDB SQL that :func:`to_srs_sql` cannot turn into SQL Server SQL; ``.construct`` names it."""
-
-    def __init__(self, construct: str, message: str):
-        self.construct = construct
-        super().__init__(message)
 
 
 def _q(ident: str) -> str:
@@ -181,7 +171,7 @@ def _family(t: pa.DataType) -> str:
 def _read_schema(path: Path) -> pa.Schema | None:
     try:
         return pq.ParquetDataset(path).schema if path.is_dir() else pq.read_schema(path)
-    except Exception:  # unreadable: the view will fail with DuckDB's own message when used
+    except (pa.ArrowInvalid, OSError):  # not a readable Parquet file: the view fails with DuckDB's message when used
         return None
 
 
@@ -350,10 +340,11 @@ def _existing_tables(con) -> list[tuple[str, str]]:
 
 def _table_refs(query: str) -> list[tuple[str | None, str]]:
     """(schema, table) references of a query (CTE names left out); ``leo_earnings.parquet`` -> (None, file)."""
-    try:
-        import sqlglot
-        from sqlglot import exp
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
 
+    try:
         refs = []
         for st in sqlglot.parse(query, read="duckdb"):
             if st is None:
@@ -367,7 +358,7 @@ def _table_refs(query: str) -> list[tuple[str | None, str]]:
                 elif not (dbn is None and name.lower() in ctes):
                     refs.append((dbn, name))
         return refs
-    except Exception:  # not parseable: fall back to a pattern
+    except SqlglotError:  # not parseable by sqlglot: fall back to a pattern
         return [(m.group(1), m.group(2).strip('"'))
                 for m in re.finditer(r'(?:from|join)\s+(?:(\w+)\.)?("?[\w.]+"?)', query, re.I)]
 
@@ -382,7 +373,7 @@ def _missing_table_hint(con, query: str, error: Exception) -> str | None:
         return None
     try:
         existing = _existing_tables(con)
-    except Exception:
+    except duckdb.Error:  # the connection cannot list its tables: DuckDB's own message stands
         return None
     by_table: dict[str, list[str]] = {}
     for s, t in existing:
@@ -492,21 +483,19 @@ def query(sql: str, data_dir=None, params: list | dict | None = None) -> pd.Data
 # ----------------------------------------------------------------------------------------------
 # The census tables stacked in SQL
 # ----------------------------------------------------------------------------------------------
-_CENSUS_RE = re.compile(r"^(?:plasc|spring_census)_(\d{4})$", flags=re.I)
+_CENSUS_RE = re.compile(CENSUS_TABLE_PATTERN, flags=re.I)  # DuckDB names are case-insensitive
 _SQL_TYPE = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "date": "DATE"}
 
 
 @functools.lru_cache(maxsize=1)
 def _census_base_names() -> dict[str, str]:
-    from leokit.load import _census_base_names as base_names
-
-    return base_names()
+    return census_base_names()
 
 
 def _census_mapping(columns: Sequence[str], year: int) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """How :func:`leokit.load.stack_census` renames one year's columns, read off its own code.
+    """How :func:`leokit.stack.stack_census` renames one year's columns, read off its own code.
 
-    The harmonisation of :mod:`leokit.load` is applied to a one-row probe frame whose cells hold
+    The harmonisation of :mod:`leokit.census` (:func:`~leokit.census.harmonise_census`) is applied to a one-row probe frame whose cells hold
     the column names, so the SQL cannot drift from the pandas stacking. Returns
     ``[(output name, source column)]`` in output order and ``{derived column: constant}`` for the
     vintage columns (which are set where their source is not missing).
@@ -516,10 +505,8 @@ def _census_mapping(columns: Sequence[str], year: int) -> tuple[list[tuple[str, 
 
 @functools.lru_cache(maxsize=256)
 def _census_mapping_cached(columns: tuple[str, ...], year: int):
-    from leokit.load import _harmonise_census
-
     probe = pd.DataFrame([[f"\x00{c}" for c in columns]], columns=list(columns), dtype=object)
-    out, _ = _harmonise_census(probe, year, dict(_census_base_names()))
+    out, _ = harmonise_census(probe, year, dict(_census_base_names()))
     pairs, derived = [], {}
     for name, v in zip(out.columns, out.iloc[0].tolist()):
         if isinstance(v, str) and v.startswith("\x00"):
@@ -556,13 +543,13 @@ def _census_sql(tables: Mapping[int, Sequence[str]], *, years: Iterable[int] | N
         years = sorted(int(y) for y in years)
         missing = [y for y in years if y not in avail]
         if missing:
-            raise _schema.UnknownTableError(
+            raise UnknownTableError(
                 f"census year(s) {missing} not available (have {sorted(avail)}); census tables are named "
                 f"{_schema.census_table_name(missing[0])!r}-style")
     else:
         years = sorted(avail)
     if not years:
-        raise _schema.UnknownTableError("no census tables (plasc_YYYY / spring_census_YYYY) to stack")
+        raise UnknownTableError("no census tables (plasc_YYYY / spring_census_YYYY) to stack")
     kinds = _census_kinds()
     per_year, order = {}, ["census_year"]
     for y in years:
@@ -613,7 +600,7 @@ def _census_sql(tables: Mapping[int, Sequence[str]], *, years: Iterable[int] | N
 
 def census_long_sql(source, *, years: Iterable[int] | None = None, columns: Sequence[str] | None = None,
                     map_lsoa: bool = True, lsoa_lookup: str = "public.lsoa01_lsoa11_lookup") -> str:
-    """SQL that stacks the yearly census tables as :func:`leokit.load.stack_census` does in pandas.
+    """SQL that stacks the yearly census tables as :func:`leokit.stack.stack_census` does in pandas.
 
     ``source``: a connection from :func:`connect` (the census tables and their columns are read
     from it), or ``{year: [column names]}`` - e.g. for the SRS, the columns of each
@@ -624,7 +611,7 @@ def census_long_sql(source, *, years: Iterable[int] | None = None, columns: Sequ
     One ``SELECT`` per year, joined by ``UNION ALL``: the term/year suffix is dropped and drifting
     names are harmonised (``LLSOA``/``LSOA11`` -> ``lsoa_original`` + ``lsoa_vintage``;
     ``IDACIScore``/``_10``/``_15`` -> ``idaci_score`` + ``idaci_vintage``; PLASC ``_YY``
-    suffixes), with the column mapping taken from :mod:`leokit.load` itself; a column a year
+    suffixes), with the column mapping taken from :mod:`leokit.census` itself; a column a year
     lacks is NULL. ``lsoa11cd`` is the 2011 code (2001 codes mapped through the lookup, the
     smallest 2011 code for a split LSOA) and ``lsoa11_ambiguous`` is 0/1 (pandas: False/True;
     SQL Server has no boolean). The SQL is DuckDB SQL in the kit's names; for the SRS run it

@@ -366,11 +366,11 @@ def test_days_from_spells_match_truth_days(run):
 
 
 # ---------------------------------------------------------------------------------------------
-# on the real education side's people (skipped if that side is unavailable)
+# on the real education side's people
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_run():
-    gen = pytest.importorskip("leokit.synth.generate")
+    from leokit.synth import generate as gen
     from leokit.synth.truth import merge_truth
     tr = merge_truth(None)
     P = gen.education_side(np.random.default_rng(3), 1500, 6, tr)[0]
