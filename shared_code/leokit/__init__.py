@@ -20,7 +20,8 @@ load                  ``leokit.load`` (the loading step's public face: every nam
                       ``leokit.stack`` - census, KS4 and HESA stacking and de-duplication
                       ``leokit.read`` - Parquet -> pandas (:func:`load_table`, :func:`list_tables`)
                       ``leokit.validation`` - :func:`validate` against the declared schema
-frames                ``leokit.frames`` (pure frame helpers) | ``leokit.census`` (census naming rule)
+frames                ``leokit.frames`` (pure frame helpers) | ``leokit.census`` (census naming rule) |
+                      ``leokit.srs`` (SQL Server names, DuckDB SQL -> T-SQL)
 facts                 ``leokit.schema`` (declared tables, identifier names) | ``leokit.paths`` (the data
                       folder) | ``leokit.years`` (calendar conventions)
 errors                ``leokit.errors`` - every error class and the row-accounting reports
