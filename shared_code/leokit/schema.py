@@ -656,6 +656,23 @@ _register(TableSchema(
 ))
 
 
+# Synthetic-only enterprise output (the "graduates and firm productivity" lesson) ------------------
+_register(TableSchema(
+    name="syn_enterprise_output", database="leo_i2", key=("ENTKEY", "TaxYear"), synthetic_only=True,
+    source="leokit.synth.labour",
+    description="SYNTHETIC-ONLY: log output per worker of each enterprise in each tax year in which it is the main "
+                "enterprise of at least one sample person (LEO has no output or productivity measure; the IDBR has "
+                "no turnover in the extract). Planted effect of the graduate share: truth.json "
+                "firm_graduate_share_productivity_effect.",
+    columns=_cols(
+        Column("ENTKEY", "str", nullable=False, description="Enterprise key as in leo_earnings.main_enterprise"),
+        Column("TaxYear", "int", nullable=False, min=FIRST_EARNINGS_TAX_YEAR, max=LAST_TAX_YEAR),
+        Column("syn_log_output_per_worker", "float", nullable=False,
+               description="SYNTHETIC-ONLY: log of output (gross value added, GBP, nominal) per worker"),
+    ),
+))
+
+
 # Public area lookups (downloaded by researchers into their project) --------------------------------
 _PUB_INF = "synthetic values on real code formats; in the SRS load the published files"
 _register(TableSchema(
