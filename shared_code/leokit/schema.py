@@ -641,7 +641,8 @@ _register(TableSchema(
     columns=_cols(
         Column("person_id", "int", nullable=False), Column("edukey", "str", nullable=False),
         Column("TaxYear", "int", nullable=False, min=199798, max=LAST_TAX_YEAR),
-        Column("age", "int", nullable=False, min=16, max=80, description="Age reached in the tax year"),
+        Column("age", "int", nullable=False, min=15, max=80,
+               description="Age of the person's KS4 cohort in the tax year (leokit.years.age_in_taxyear)"),
         Column("status", "str", nullable=False, values=("school", "he", "lm"),
                description="school/college, higher education, or labour market"),
         Column("employed", "int", nullable=False, values=B01, description="Has PAYE employment (a main enterprise)"),
@@ -653,11 +654,13 @@ _register(TableSchema(
         Column("days_employed", "int", nullable=False, min=0, max=366),
         Column("graduated", "int", nullable=False, values=B01, description="Holds a first degree by this tax year"),
         Column("experience", "int", nullable=False, min=0, max=60,
-               description="Years since leaving school/college, HE years included (0 while in education)"),
+               description="Years since leaving school/college, HE years included (0 while in education); "
+                           "descriptive only: pay follows the age profile (experience_effect)"),
         Column("person_effect", "float", nullable=False, description="alpha_i"),
         Column("firm_premium", "float", description="psi of the main enterprise (missing when not employed)"),
         Column("year_effect", "float", nullable=False, description="Nominal year effect Y_T (0 in 2015/16)"),
-        Column("experience_effect", "float", nullable=False),
+        Column("experience_effect", "float", nullable=False,
+               description="Age profile of log pay by sex at the cohort age (the same with or without a degree)"),
         Column("degree_ramp", "float", nullable=False, min=0, max=1),
         Column("degree_component", "float", nullable=False, description="degree_ramp x individual return r_i"),
         Column("coworker_grad_share", "float", min=0, max=1,
@@ -669,6 +672,23 @@ _register(TableSchema(
         Column("log_earnings_fte_no_degree", "float", description="The same without the degree component"),
         Column("earnings_true", "float", nullable=False, min=0,
                description="Annual PAYE pay before the released-table messiness (0 if not employed)"),
+    ),
+))
+
+
+# Synthetic-only enterprise output (the "graduates and firm productivity" lesson) ------------------
+_register(TableSchema(
+    name="syn_enterprise_output", database="leo_i2", key=("ENTKEY", "TaxYear"), synthetic_only=True,
+    source="leokit.synth.labour",
+    description="SYNTHETIC-ONLY: log output per worker of each enterprise in each tax year in which it is the main "
+                "enterprise of at least one sample person (LEO has no output or productivity measure; the IDBR has "
+                "no turnover in the extract). Planted effect of the graduate share: truth.json "
+                "firm_graduate_share_productivity_effect.",
+    columns=_cols(
+        Column("ENTKEY", "str", nullable=False, description="Enterprise key as in leo_earnings.main_enterprise"),
+        Column("TaxYear", "int", nullable=False, min=FIRST_EARNINGS_TAX_YEAR, max=LAST_TAX_YEAR),
+        Column("syn_log_output_per_worker", "float", nullable=False,
+               description="SYNTHETIC-ONLY: log of output (gross value added, GBP, nominal) per worker"),
     ),
 ))
 

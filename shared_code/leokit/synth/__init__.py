@@ -9,16 +9,7 @@ teach a method (each states its DGP, its true effect and the bias of the naive e
 
 from __future__ import annotations
 
+from leokit.synth.calibration import calibration_table
+from leokit.synth.generate import generate
+
 __all__ = ["generate", "calibration_table"]
-
-
-def generate(*args, **kwargs):
-    """See :func:`leokit.synth.generate.generate`."""
-    from leokit.synth.generate import generate as _g
-    return _g(*args, **kwargs)
-
-
-def calibration_table(*args, **kwargs):
-    """See :func:`leokit.synth.calibration.calibration_table`."""
-    from leokit.synth.calibration import calibration_table as _c
-    return _c(*args, **kwargs)

@@ -1,10 +1,28 @@
 """Calibration of the synthetic data against published figures, and the generated README sections.
 
-:func:`calibration_table` recomputes each target *from the generated tables* (as a researcher
-would, through the lookups where it matters) and compares it with the published value
-(``shared/reference/leo-npd-data.md`` §6). :func:`update_readme` rewrites the sections of a data
-README between ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->`` markers
-(tables and row counts, calibration, messiness, planted truth).
+:func:`calibration_table` recomputes every published figure the way a researcher would in the SRS, from
+the **released tables only** (no ``truth_*`` table): persons are resolved with the released lookups
+(:func:`leokit.link.person_lookup` PMR -> AE_ID, :func:`leokit.link.resolve_edukeys` EDUKEY -> AE_ID),
+FSM is the observable :func:`leokit.derive.fsm_ever6` from the school census and KS4 tables, graduates
+come from the HESA qualifier records (:func:`leokit.derive.graduation`), and earnings and sustained
+employment are the kit's one definition of each (:func:`leokit.derive.total_earnings`,
+:func:`leokit.derive.sustained_employment`). Rows that check a *planted* parameter or a statistic of
+the planted components (the degree-return ATT, the AKM variance shares, the contextual-offer effect)
+read ``truth.json`` and say so in ``computed_from``.
+
+Who counts. The published figures are computed on people found in the linked data, so pupils whose
+AE_ID has no EDUKEY (about 5% of the synthetic pupils; they cannot be linked to any DWP/HMRC record)
+are **left out of numerator and denominator**; they are never counted as people with no earnings. The
+note of each row gives the numbers.
+
+Thresholds. The ONS age-25 figures compare annual earnings with "the annualised full-time equivalent of
+the Living Wage" [ONS-FSM25], the Living Wage Foundation's voluntary UK rate [LWF]. The kit annualises
+the hourly UK rate for the tax year as rate x 37.5 hours x 52 weeks, the Living Wage Foundation's own
+annual-salary formula [LWF]; the hours ONS used are not stated in what we have read (INFERRED).
+
+:func:`update_readme` rewrites the sections of a data README between ``<!-- BEGIN GENERATED: name -->``
+and ``<!-- END GENERATED: name -->`` markers (tables and row counts, calibration, messiness, planted
+truth).
 """
 
 from __future__ import annotations
@@ -17,94 +35,185 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from leokit import derive as dv
+from leokit import load as ld
 from leokit import schema as S
+from leokit.link import person_lookup, resolve_edukeys
+from leokit.synth.params import MESSINESS
+from leokit.years import taxyear_at_age, taxyear_code, yag_taxyear
 
-from .params import MESSINESS
+__all__ = ["calibration_table", "researcher_frames", "table_inventory", "update_readme", "living_wage_annual",
+           "LIVING_WAGE_HOURLY", "LIVING_WAGE_HOURS_PER_WEEK", "LIVING_WAGE_WEEKS"]
 
-__all__ = ["calibration_table", "table_inventory", "update_readme", "LIVING_WAGE_ANNUAL"]
+#: Living Wage Foundation UK (outside London) hourly rate in force in each tax year, GBP [LWF]. The
+#: Foundation announces a rate each November and names it after the following year ("the 2016/17 UK
+#: Living Wage rate", announced 2 November 2015: GBP 8.25, up from 7.85); employers apply it by May.
+#: The tax year T/T+1 therefore gets the rate announced in November T-1.
+LIVING_WAGE_HOURLY = {201516: 7.85, 201617: 8.25, 201718: 8.45, 201819: 8.75}
+LIVING_WAGE_HOURS_PER_WEEK = 37.5
+LIVING_WAGE_WEEKS = 52
+#: ONS age-25 comparison window: the tax years in which the cohorts turned 25 (INFERRED: 2015/16-2018/19).
+AGE25_TAX_YEARS = (201516, 201617, 201718, 201819)
+#: ONS age-30 figures: tax years ending 2017-2019 [ONS-FSM30].
+AGE30_TAX_YEARS = (201617, 201718, 201819)
 
-#: Annualised Living Wage used for the ONS age-25 comparison (about GBP 7.50-8.20/hour x 37.5 h x 52
-#: in 2016/17-2019/20; the labour side reports the same threshold).
-LIVING_WAGE_ANNUAL = 15_000
+
+def living_wage_annual(taxyear: int) -> float:
+    """Annualised full-time Living Wage for a LEO tax year: hourly UK rate x 37.5 h x 52 weeks [LWF]."""
+    if taxyear not in LIVING_WAGE_HOURLY:
+        raise KeyError(f"no Living Wage rate for tax year {taxyear}; known: {sorted(LIVING_WAGE_HOURLY)}")
+    return LIVING_WAGE_HOURLY[taxyear] * LIVING_WAGE_HOURS_PER_WEEK * LIVING_WAGE_WEEKS
 
 
-def _read(data_dir: Path, db: str, name: str, columns=None) -> pd.DataFrame:
-    return pq.read_table(data_dir / db / f"{name}.parquet", columns=columns).to_pandas()
+def researcher_frames(data_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """The frames a researcher builds from the released tables to reproduce the published figures.
+
+    Returns ``pupils`` (one row per KS4 pupil: PMR, ``ks4_year``, ``fsm_ever6``, ``AE_ID`` or missing,
+    ``linked`` = 1 if the AE_ID owns at least one EDUKEY), ``graduates`` (PMR, ``graduation_year`` of a
+    classified first degree, ``AE_ID``, ``linked``) and ``person_years`` (AE_ID, TaxYear, PAYE, SA and total
+    earnings, sustained employment with self-employment counted). Nothing here reads a ``truth_*`` table.
+    """
+    d = Path(data_dir)
+    ek = resolve_edukeys(d)
+    pl = person_lookup(d)
+    have = set(ld.list_tables(d))
+    ks4 = dv.ks4_attainment(*(ld.load_table(n, d, validate=False) if n in have else None
+                              for n in ("KS4Pupil_2002_to_2014", "KS4Pupil_2015_to_2021")))
+    census = ld.dedup_census(ld.stack_census(data_dir=d, validate=False))
+    pupils = dv.fsm_ever6(ks4[["PupilMatchingRefAnonymous", "ks4_year", "ks4_fsm6"]], census)
+    pmr = "PupilMatchingRefAnonymous"
+    owners = set(ek["AE_ID"])
+    pupils = pupils.merge(pl[[pmr, "AE_ID"]], on=pmr, how="left")
+    pupils["linked"] = pupils["AE_ID"].isin(owners).astype("int64")
+    grads = dv.graduation(ld.stack_hesa(data_dir=d, validate=False))[[pmr, "graduation_year"]]
+    grads = grads.merge(pl[[pmr, "AE_ID"]], on=pmr, how="left")
+    grads["linked"] = grads["AE_ID"].isin(owners).astype("int64")
+    emap = ek[["EDUKEY", "AE_ID"]]
+    paye = dv.annual_paye_earnings(ld.load_table("leo_earnings", d, validate=False), emap)
+    sa = dv.sa_earnings(ld.load_table("leo_self_assessment", d, validate=False), emap)
+    tot = dv.total_earnings(paye, sa)
+    sus = dv.sustained_employment(ld.load_table("leo_employment", d, validate=False), emap, sa=sa)
+    py = tot.merge(sus[["AE_ID", "TaxYear", "sustained_employment"]], on=["AE_ID", "TaxYear"], how="outer")
+    py["sustained_employment"] = py["sustained_employment"].fillna(0).astype("int64")
+    py["total_earnings"] = py["total_earnings"].fillna(0.0)
+    return {"pupils": pupils, "graduates": grads, "person_years": py}
 
 
-def _person_earnings(data_dir: Path, tp: pd.DataFrame) -> pd.DataFrame:
-    """leo_earnings summed per person (edukey and edukey2) and tax year."""
-    e = _read(data_dir, "leo_i2", "leo_earnings", ["Edukey", "TaxYear", "Earnings"])
-    keys = pd.concat([
-        tp[["person_id", "edukey"]].rename(columns={"edukey": "Edukey"}),
-        tp.loc[tp["edukey2"].notna(), ["person_id", "edukey2"]].rename(columns={"edukey2": "Edukey"}),
-    ])
-    m = e.merge(keys, on="Edukey", how="inner")
-    return m.groupby(["person_id", "TaxYear"], as_index=False)["Earnings"].sum()
+def _at(frame: pd.DataFrame, taxyear: pd.Series, py: pd.DataFrame) -> pd.DataFrame:
+    """Attach the person-year outcomes of ``py`` at each row's ``taxyear`` (left join on AE_ID, TaxYear)."""
+    f = frame.assign(TaxYear=np.asarray(taxyear, dtype="int64"))
+    return f.merge(py, on=["AE_ID", "TaxYear"], how="left")
 
 
 def calibration_table(data_dir: str | Path) -> pd.DataFrame:
-    """Targets vs produced values: columns target, source, target_value, produced, tolerance, ok, note."""
+    """Published targets against values recomputed from the released tables (see the module docstring).
+
+    Columns: target, source, target_value, produced, tolerance, ok, computed_from, note.
+    """
     d = Path(data_dir)
-    tp = _read(d, "truth", "truth_person")
     doc = json.loads((d / "truth.json").read_text())
     real = doc.get("_realised", {})
-    pe = _person_earnings(d, tp)
+    fr = researcher_frames(d)
+    pupils, grads, py = fr["pupils"], fr["graduates"], fr["person_years"]
     rows = []
+    released = "released tables"
 
-    def add(target, source, tv, produced, tol, note=""):
-        ok = None if produced is None or (isinstance(produced, float) and np.isnan(produced)) else bool(abs(produced - tv) <= tol)
-        rows.append(dict(target=target, source=source, target_value=tv, produced=produced, tolerance=tol, ok=ok, note=note))
+    def add(target, source, tv, produced, tol, note="", computed_from=released):
+        bad = produced is None or (isinstance(produced, float) and np.isnan(produced))
+        ok = None if bad else bool(abs(produced - tv) <= tol)
+        rows.append(dict(target=target, source=source, target_value=tv, produced=None if bad else float(produced),
+                         tolerance=tol, ok=ok, computed_from=computed_from, note=note))
 
-    # 1. graduate earnings 5 YAG, 2009/10 graduates, tax year 2015/16 (nominal)
-    g = tp[(tp["degree"] == 1) & (tp["grad_year"] == 2010)]
-    e5 = pe[(pe["TaxYear"] == 201516) & pe["person_id"].isin(g["person_id"]) & (pe["Earnings"] > 0)]["Earnings"]
-    n5 = len(e5)
-    note = f"{n5} graduates of 2009/10 with PAYE earnings > 0 in 2015/16"
-    if n5:
-        add("Graduate median earnings 5 YAG (GBP, 2015/16)", "DfE LEO graduate outcomes [GO-DATA]", 25600,
-            float(e5.median()), 3000, note)
-        add("Graduate lower-quartile earnings 5 YAG", "DfE LEO graduate outcomes [GO-DATA]", 17900, float(e5.quantile(0.25)), 3000, note)
-        add("Graduate upper-quartile earnings 5 YAG", "DfE LEO graduate outcomes [GO-DATA]", 33700, float(e5.quantile(0.75)), 4000, note)
-    else:
-        add("Graduate median earnings 5 YAG (GBP, 2015/16)", "DfE LEO graduate outcomes [GO-DATA]", 25600, None, 3000,
-            "no 2009/10 graduates in these cohorts (needs the KS4 2005 cohort)")
-    # 2. FSM at age 25
-    t25 = tp["birth_year"] + 25 - (tp["birth_month"] <= 3).astype(int)
-    ty25 = 100 * t25 + (t25 + 1) % 100
-    p25 = tp.assign(TaxYear=ty25)[["person_id", "TaxYear", "fsm_ever6"]]
-    p25 = p25[p25["TaxYear"] <= S.LAST_TAX_YEAR]
-    m = p25.merge(pe, on=["person_id", "TaxYear"], how="left")
-    m["Earnings"] = m["Earnings"].fillna(0)
+    # 1. graduate earnings 5 and 10 years after graduation: 2009/10 first-degree graduates, sustained employment
+    g = grads[grads["graduation_year"] == 2010]
+    n_unl = int((g["linked"] == 0).sum())
+    gl = g[g["linked"] == 1]
+    for yag, quants in ((5, ((0.25, "lower-quartile", 17900, 3000), (0.5, "median", 25600, 2500),
+                              (0.75, "upper-quartile", 33700, 3500))),
+                        (10, ((0.5, "median", 30400, 2500),))):
+        ty = int(yag_taxyear(2010, yag))
+        if ty > S.LAST_TAX_YEAR or gl.empty:
+            for q, lab, tv, tol in quants:
+                add(f"Graduate {lab} earnings {yag} YAG (GBP, 2015/16 prices)", "DfE LEO graduate outcomes [GO-DATA]",
+                    tv, None, tol, "no 2009/10 graduates observed at this YAG (needs the KS4 2005 cohort)")
+            continue
+        m = _at(gl, np.full(len(gl), ty), py)
+        m = m[m["sustained_employment"] == 1]
+        e = m["total_earnings"]
+        if ty != 201516:
+            e = dv.real_earnings(m.assign(_e=e), "_e", base_taxyear=201516)["real_earnings"]
+        note = (f"{len(m)} of {len(gl)} linked 2009/10 first-degree graduates in sustained employment in "
+                f"{ty // 100}/{ty % 100:02d} (PAYE 5 of 6 months Oct-Mar, or SA earnings); PAYE + SA earnings"
+                + ("" if ty == 201516 else "; CPIH to 2015/16 prices (published: 2004/05 graduates in 2015/16)")
+                + f"; {n_unl} unlinkable graduates left out")
+        for q, lab, tv, tol in quants:
+            add(f"Graduate {lab} earnings {yag} YAG (GBP, 2015/16 prices)", "DfE LEO graduate outcomes [GO-DATA]",
+                tv, float(e.quantile(q)) if len(e) else None, tol, note)
+    # 2. FSM and earnings at 25 (ONS): share above the annualised Living Wage, share with no recorded earnings
+    p = pupils.copy()
+    p["TaxYear25"] = taxyear_code(taxyear_at_age(25, p["ks4_year"].to_numpy()))
+    p = p[p["TaxYear25"].isin(AGE25_TAX_YEARS) & p["fsm_ever6"].notna()]
+    n_unl = p.groupby("fsm_ever6")["linked"].apply(lambda s: int((s == 0).sum())).to_dict()
+    m25 = _at(p[p["linked"] == 1], p.loc[p["linked"] == 1, "TaxYear25"], py)
+    m25["threshold"] = m25["TaxYear"].map(living_wage_annual)
+    m25["e"] = m25["total_earnings"].fillna(0.0)
+    lw = ", ".join(f"{ty // 100}/{ty % 100:02d} GBP {living_wage_annual(ty):,.0f}" for ty in AGE25_TAX_YEARS)
     for f, lab, above_t, none_t in ((1, "FSM", 0.230, 0.29), (0, "non-FSM", 0.435, 0.15)):
-        s = m[m["fsm_ever6"] == f]
+        s = m25[m25["fsm_ever6"] == f]
         n = len(s)
-        add(f"Share earning above the annualised Living Wage at 25, {lab}", "ONS 2022 (FSM and earnings at 25)",
-            above_t, float((s["Earnings"] > LIVING_WAGE_ANNUAL).mean()) if n else None, 0.07,
-            f"n = {n}; threshold GBP {LIVING_WAGE_ANNUAL:,}; FSM = EVERFSM_6 at KS4")
-        add(f"Share with no PAYE earnings at 25, {lab}", "ONS 2022 (FSM and earnings at 25)", none_t,
-            float((s["Earnings"] <= 0).mean()) if n else None, 0.07, f"n = {n}")
-    # 3. AKM firm share
-    fs = real.get("akm_firm_variance_share")
-    add("Firm effects: share of log-earnings variance", "Card et al. 2018; Bonhomme et al. 2023", 0.15,
-        float(fs) if fs is not None else None, 0.05, "true firm premia over employed person-years (labour side)")
-    # 4. graduate share by FSM
+        base = (f"n = {n} linked pupils turning 25 in 2015/16-2018/19 (window INFERRED); {n_unl.get(f, 0)} unlinkable "
+                f"left out; FSM = fsm_ever6")
+        add(f"Share earning above the annualised Living Wage at 25, {lab}", "ONS 2022 [ONS-FSM25]", above_t,
+            float((s["e"] > s["threshold"]).mean()) if n else None, 0.05,
+            base + f"; PAYE + SA earnings above rate x 37.5 h x 52 [LWF]: {lw}")
+        add(f"Share with no recorded earnings at 25, {lab}", "ONS 2022 [ONS-FSM25]", none_t,
+            float((s["e"] <= 0).mean()) if n else None, 0.05, base + "; no PAYE or SA earnings in the tax year")
+    # 3. FSM median earnings at 30 (ONS: half of FSM recipients earned at most GBP 17,000)
+    p = pupils.copy()
+    p["TaxYear30"] = taxyear_code(taxyear_at_age(30, p["ks4_year"].to_numpy()))
+    p = p[p["TaxYear30"].isin(AGE30_TAX_YEARS) & (p["fsm_ever6"] == 1)]
+    m30 = _at(p[p["linked"] == 1], p.loc[p["linked"] == 1, "TaxYear30"], py)
+    e30 = m30["total_earnings"]
+    e30 = e30[e30 > 0]
+    add("Median earnings at 30 of FSM recipients with earnings (GBP, nominal)", "ONS 2022 [ONS-FSM30]", 17000,
+        float(e30.median()) if len(e30) else None, 2000,
+        f"{len(e30)} of {len(m30)} linked FSM pupils with PAYE or SA earnings in the tax year they turn 30 "
+        f"(tax years ending 2017-2019); {int((p['linked'] == 0).sum())} unlinkable left out")
+    # 4. first degree by 30, by FSM (HESA through PMR; no LEO link needed)
+    p = pupils[(pupils["ks4_year"] + 13 <= S.LAST_ACADEMIC_YEAR - 1) & pupils["fsm_ever6"].notna()]
+    gy = p["PupilMatchingRefAnonymous"].map(grads.drop_duplicates("PupilMatchingRefAnonymous")
+                                            .set_index("PupilMatchingRefAnonymous")["graduation_year"])
+    p = p.assign(deg30=(gy <= p["ks4_year"] + 13).astype("int64"))
     for f, lab, tv in ((1, "FSM", 0.162), (0, "non-FSM (state school)", 0.282)):
-        s = tp[tp["fsm_ever6"] == f]
-        add(f"Share with a first degree, {lab}", "ONS 2022 (degree by age 30)", tv,
-            float(s["degree"].mean()) if len(s) else None, 0.04, "first degrees completed by about 22 (no mature entrants)")
-    # 5. returns at 29 (planted, ATT)
+        s = p[p["fsm_ever6"] == f]
+        add(f"Share with a first degree by 30, {lab}", "ONS 2022 [ONS-FSM30]", tv,
+            float(s["deg30"].mean()) if len(s) else None, 0.04,
+            f"n = {len(s)} KS4 pupils of cohorts observed to 30 in HESA; classified first degree (HESA) by the "
+            "academic year the cohort turns 30")
+    # 5. planted components and parameters (truth.json)
+    planted = "truth (planted-parameter check)"
+    xb = real.get("akm_xb_variance_share")
+    for key, lab, tv, tol in (("akm_person_share_net_of_xb", "person effects", 0.575, 0.03),
+                              ("akm_firm_share_net_of_xb", "enterprise premia", 0.125, 0.03),
+                              ("akm_sorting_share_net_of_xb", "2 cov(person, enterprise)", 0.125, 0.03),
+                              ("akm_residual_share_net_of_xb", "residual", 0.175, 0.03)):
+        v = real.get(key)
+        add(f"AKM share of log pay-rate variance net of age terms: {lab}",
+            "[Card2018]; [Bonhomme2023] (prime-age ranges; split INFERRED)", tv, None if v is None else float(v), tol,
+            f"planted components; {real.get('akm_sample', '')}; shares of var(pay - age and coworker terms) (the age "
+            f"terms are {100 * (xb or 0):.0f}% of the variance at these young ages); person = person mean of pay net of "
+            "premium, age and coworker terms (it holds the persistent part of part-time work), residual = deviations",
+            computed_from=planted)
     for sex in ("female", "male"):
         k = f"degree_return_{sex}_att_at_29"
         if k in real:
-            add(f"Degree return at 29, {sex} (planted ATT)", "IFS Belfield et al. 2018", doc[f"degree_return_{sex}"]["value"],
-                real[k], 0.01, "realised mean of the individual returns over graduates")
-    # 6. contextual entry effect (planted)
+            add(f"Degree return at 29, {sex} (planted ATT)", "[Belfield2018]", doc[f"degree_return_{sex}"]["value"],
+                real[k], 0.01, "mean of the individual returns over all graduates of that sex", computed_from=planted)
     k = real.get("contextual_offer_high_tariff_entry_effect_realised")
     add("Contextual offers: effect on high-tariff entry at the cut-off", "planted (truth.json)",
         doc["contextual_offer_high_tariff_entry_effect"]["value"], k, 0.05,
         f"potential outcomes, applicants within 0.03 of the cut-off in full-adoption cycles "
-        f"(n = {real.get('contextual_offer_n_near_cutoff_full_adoption')})")
+        f"(n = {real.get('contextual_offer_n_near_cutoff_full_adoption')})", computed_from=planted)
     return pd.DataFrame(rows)
 
 

@@ -6,108 +6,90 @@ Entry point: :func:`simulate_labour` (the contract with the education side of th
 
 It turns one row per synthetic person (education history already simulated) into the HMRC/DWP
 outcome tables of the LEO I2 standard extract (``leo_employment``, ``leo_earnings``,
-``leo_self_assessment``, ``leo_benefit``, ``geography``, ``idbr_lookup``), the hidden tables
-``truth_enterprise``, ``truth_person`` and ``truth_person_year``, and ``_realised``, a dict of
-statistics measured on the generated data (AKM shares, sorting, mobility, connected set,
-calibration figures, messiness rates). The model is written out, with the calibration targets
-and what is achieved, in ``LABOUR_DGP.md`` next to this file; this docstring is the summary.
+``leo_self_assessment``, ``leo_benefit``, ``geography``, ``idbr_lookup``), the synthetic-only
+``syn_enterprise_output``, the hidden tables ``truth_enterprise``, ``truth_enterprise_year``,
+``truth_person`` and ``truth_person_year``, and ``_realised``, a dict of statistics of the generated
+population (AKM shares, sorting, mobility, connected set). Calibration figures against published
+statistics are computed from the *released* tables by :mod:`leokit.synth.calibration`. The model is
+written out in ``LABOUR_DGP.md`` next to this file; this docstring is the summary.
 
-Time convention
----------------
-A tax year is identified by the calendar year ``T`` in which it starts (6 April T - 5 April T+1)
-and coded ``TaxYear = 100*T + (T+1) % 100`` (2004 -> 200405). The *age reached in tax year T* is
-the age at the birthday that falls inside that tax year::
+Clocks
+------
+Tax year ``T`` = the one starting 6 April T (``TaxYear`` 200405 for T = 2004). Every age-dependent
+behaviour and every documented outcome point uses the kit's cohort age,
+``leokit.years.age_in_taxyear(T, C) = T - C + 17`` for KS4 cohort ``C``; the planted outcome point of
+``degree_return_*`` is ``T29 = leokit.years.taxyear_at_age(29, C) = C + 12``. Birthdays are used only
+for when working life may start (the tax year of the 16th birthday).
 
-    age(T) = T - birth_year + [birth_month <= 3]
-
-(January-March birthdays fall in calendar year T+1; 1-5 April birthdays are treated as April).
-The outcome point of ``degree_return_*`` ("the tax year in which the person reaches age 29") is
-``T29 = birth_year + 29 - [birth_month <= 3]`` (:func:`tax_year_age29`). A person is simulated
-from the tax year in which they reach 16 to ``last_tax_year``; earnings rows are released from
-2003/04 (first P14 year). Years after graduation follow DfE: k YAG is tax year ``grad_year + k``
-(``grad_year`` = end year of the academic year of graduation; tax year ``grad_year`` is 0 YAG).
+What the degree may and may not change
+--------------------------------------
+The log PAYE pay rate (log annualised pay, :func:`leokit.derive.annualised_earnings`) of an employed
+person-year is exactly ``y* + log(0.6) x part_time``. The degree enters ``y*`` only through
+``D_it r_i``. Everything else on the pay-rate path is built so that it does not depend on the
+person's degree, only on things fixed before it (ability, background, FSM, sex, cohort, A levels,
+random draws): the employer path, residence (including the London move), part-time status, the age
+profile, pay shocks. Each of these processes draws from its own child of ``rng`` with the same number
+of draws whatever anyone's education, so removing a person's degree changes none of them
+(tested). The degree may change *whether* someone is in PAYE work, abroad, self-employed or claiming
+benefits and how many days they work (extensive margins); those are not part of the parameter.
 
 Activity
 --------
-Each person-year is *school/college* (16 to leaving: highest level 1-2 leave at 16 or 17, level 3
-at 18, level 4 at 19), *HE* (tax years T with academic year T+1 in [he_entry_year, end of study];
-graduates end in ``grad_year``, non-completers one or two years after entry) or *labour market*
-(``lm``). Students hold low-paid PAYE jobs (probability about 0.3 at school, 0.45 in HE) at
-retail/hospitality/admin/arts enterprises. In the labour market each year a person may be abroad
-(persistent spells, more for graduates), self-employed (Markov; more among men and older
-workers), PAYE-employed (probit with state dependence on last year's employment, a persistent
-person effect, ability, background, FSM, qualification level and a small degree shift; lower when
-self-employed and for women from 27) and, if not employed, on out-of-work benefits (persistent;
-more with low ability/background, FSM and low qualifications). Employed person-years are
-part-time with a persistent probability (more for women from 27, less with ability/background);
-part-time multiplies annual pay by 0.6 but is not a log-earnings component.
+Each person-year is *school/college* (16 to leaving: highest level 1-2 leave at 16 or 17, level 3 at 18,
+HE entrants at 18), *HE* (tax years T with academic year T+1 in [he_entry_year, end of study]) or
+*labour market*. Students may hold low-paid PAYE jobs at retail/hospitality/admin/arts enterprises (a
+separate student-job process). In the labour market each year a person may be abroad (persistent;
+more for graduates at entry), self-employed (Markov), PAYE-employed (probit with state dependence, a
+persistent person effect, ability, background, FSM, qualifications and a small degree shift) and, if
+not employed, on out-of-work benefits.
 
-Enterprises
------------
-``J = max(300, 0.2 N)`` enterprises for ``N`` persons, with Pareto(1.1) attraction weights ``w_j``
-(capped at 0.6% of the total: a few enterprises employ hundreds or thousands of sample workers,
-the median one employs one or two a year), a SIC 2007 section (UK employment shares) and 5-digit
-code, a region (London over-represented), a national employee count (IDBR ``Employees`` band), a
-birth year (20% born 2004-2020) and a death year (20% die in the window; large ones never). The
-premium is ``psi_j = s (sec_j + reg_j + 0.05 z(log w_j) + N(0, 0.06^2)) - m`` with section and
-region premia (finance/ICT/energy high, hospitality low; London +0.15); ``s, m`` give mean 0 and
-SD ``truth['firm_effect_sd']`` over the expected distribution of *joined* enterprises under the
-choice model below (worker weighting; the choice uses the standardised premium, so the rescaling
-does not change who joins whom).
+Employer path, sorting and the coworker channel
+-----------------------------------------------
+Everyone has an *employer path* on the age clock from the tax year of their 16th birthday: each year
+they stay with their enterprise with probability 0.72 (to 21) or 0.85 (from 22) unless it dies, or
+join one. When employed in the labour market a person works at their path enterprise; education,
+employment and the degree never move the path. Joiners draw an alive enterprise in their region of
+residence (85%) or anywhere with ``P(j|i) ∝ w_j exp(lambda a_i z_j + lambda_u u_i/sd(u) (Q_jt - 0.3))``:
+``z_j`` is the standardised premium, ``lambda`` is solved so that corr(ability, premium of the joined
+enterprise) = ``worker_firm_sorting``; ``u_i`` is the unobserved skill (part of the person effect that
+KS2/KS4 do not measure) and ``Q_jt`` the share of "qualified" people (A-level points in the top 30%)
+among those aged 22+ who stay on ``j``'s path this year - it rises and falls with ``j``'s graduate
+share. From 22, high-``u`` workers therefore join enterprises in years when their graduate share is
+high: the coworker graduate share is correlated with ``u`` within enterprises, so enterprise fixed
+effects alone are biased and person + enterprise fixed effects are needed.
 
-Mobility and sorting
---------------------
-An employed person stays with last year's main enterprise with probability 0.84 (0.35 when leaving
-education from a student job; forced move if the enterprise died). A mover/entrant joins an alive
-enterprise in the region of residence (85%) or anywhere (15%) with::
+Enterprises: ``J = max(300, 0.2 N)`` with Pareto(1.1) attraction weights capped at 0.6% of the total
+(heavy-tailed sizes: a few employ hundreds of sample workers a year, most one or two), SIC section,
+region, employee band, births and deaths; premium ``psi_j`` with section and region components,
+mean 0 and worker-weighted SD ``firm_effect_sd``.
 
-    P(j | i) ∝ w_j exp(lambda a_i z_j),   z_j = w-standardised psi_j,  a_i = ability (16 bins)
+Pay
+---
+Full-year log PAYE pay of an employed person-year (nominal GBP)::
 
-``lambda`` is solved by bisection so that the expected ``corr(a_i, z_joined)`` under this choice
-model (regional mixture included) equals ``truth['worker_firm_sorting']`` (a normal ``z`` would
-give ``lambda = rho/sqrt(1-rho^2)``); the realised value is in ``_realised``.
-
-Log earnings
-------------
-Full-year-equivalent log PAYE pay of an employed person-year (nominal £)::
-
-    y*_it = mu + Y_T + alpha_i + psi_J(i,t) + X_s(e_it) + D_it r_i + kappa S_it + eps_it + c [in education]
-    alpha_i = 0.29 ability + 0.08 background - 0.12 [female] + u_i,   u_i ~ N(0, 0.10^2),   mu = 9.54
-    X_s(e)  = b_s (1 - exp(-e/10)),  b_M = 0.44, b_F = 0.37,  e = years since leaving school/college (HE years count)
-    D_it    = min(1, (T - grad_year + 1)/4) for graduates with T >= grad_year, else 0 (full from 3 YAG)
+    y*_it = mu + Y_T + alpha_i + psi_J(i,t) + X_s(a_it) + D_it r_i + kappa S_it + eps_it + c [in education]
+    alpha_i = 0.16 ability - 0.10 [female] - 0.15 [FSM] + u_i,   u_i ~ N(0, 0.18^2)
+    X_s(a)  = B_s (g(a) - g(16)),  g logistic in cohort age a (centre 26, scale 1.5), B_M = 0.55, B_F = 0.45
+    D_it    = min(1, (T - grad_year + 1)/6) for graduates with T >= grad_year (full from 5 YAG)
     r_i     = degree_return_<sex> + dev_subject + dev_tariff - c_<sex>
-    S_it    = leave-one-out share of graduates (degree and grad_year <= T) among the other sample
-              persons with the same main enterprise in tax year T; undefined (NaN in the truth
-              table) when there is no such coworker, and then contributes 0
-    eps_it  = AR(1) (rho 0.6, stationary SD 0.09) + iid N(0, 0.05^2)
-    Y_T     = cumulated nominal growth, 0 in 2015/16 (4%/yr to 2007, 1.5%/yr 2009-13, 2-3%/yr 2014-19, 1% 2020)
-    c       = -1.6 (part-time student work)
+    S_it    = leave-one-out graduate share among the other sample persons with the same main enterprise
+    eps_it  = AR(1) (rho 0.5, SD 0.10) + iid N(0, 0.12^2);   c = -1.6 (student work)
 
-``kappa = truth['coworker_graduate_share_effect']``. ``c_<sex>`` is chosen so that the mean of
-``D_i(T29) r_i`` over *all* graduates of that sex (``D`` evaluated at the tax year they reach 29,
-hypothetically when that is after ``last_tax_year``) equals ``degree_return_<sex>`` exactly - the
-ATT at 29 that ``truth.py`` defines (:func:`degree_return_individual`). Annual pay is
-``exp(y*) x days/365 x (0.6 if part-time)`` rounded to £, where ``days`` are days employed in the
-tax year from the spells. Selection: degree attainment rises with ability and background
-(education side) and so does ``alpha``, so naive graduate premia are biased upwards; ``ks2_z`` and
-``ks4_z`` are noisy measures of ability and controlling for them removes most of the bias.
+``kappa = coworker_graduate_share_effect``; ``c_<sex>`` makes the mean of ``D_i(T29) r_i`` over all
+graduates of that sex equal ``degree_return_<sex>`` exactly. Part-time work (probit on the age
+clock: person propensity, FSM, ability, women from 27, AR(1) shock) multiplies pay by 0.6. Annual
+pay = ``exp(y*) x days/365 x 0.6^part_time``, so annualised pay (pay / days x 365) is
+``exp(y*) x 0.6^part_time`` exactly; ``days`` come from the spells.
 
-Spells
-------
-Consecutive years with the same main enterprise form one spell. A spell after non-employment
-starts on a uniform day of its first tax year (not before the 16th birthday; not before mid-July
-in the year of leaving education); a job-to-job move happens on a uniform day in the first half of
-the tax year, the old spell ending 0-30 days earlier (the person then has two employments that
-year and the new enterprise is the main one); a spell followed by non-employment ends on a uniform
-day after its start. Spells still open at the end of ``last_tax_year`` have a missing ``EndDate``
-(ongoing; INFERRED convention). 5% of start dates are defaulted to 6 April of the start tax year
-(``UncertainStartDate = 1``) and 5% of end dates of ended spells to 5 April of the end tax year.
+Synthetic-only enterprise output: ``q_jt = 10.8 + phi_j + Y_T + theta G_jt + nu_jt`` for every
+enterprise-year named as a main enterprise in ``leo_earnings``; ``G_jt`` = graduate share among those
+workers, ``theta = firm_graduate_share_productivity_effect``, ``phi_j = 0.5 z_j + N(0, 0.25^2)``
+(productive enterprises pay more and so attract graduates), ``nu_jt ~ N(0, 0.15^2)``.
 
 Messiness (rates in :data:`LABOUR_MESSINESS`): zero-pay rows and negative year totals floored to
-0; rows under £2,500 at 0-9 employee enterprises dropped with probability 0.5; 1% of person-years
-lost; 2% of rows without IDBR link (``main_enterprise``/``Main_*`` missing); 8% with a secondary
-job (``Num_Employments`` + 1, ``enterprise_earnings`` < ``Earnings``); 1% of spells missing;
-records of persons with a second EDUKEY split between the two keys by tax year; 2% of person-years
+0; rows under GBP 2,500 at 0-9 employee enterprises dropped with probability 0.5; 1% of person-years
+lost; 2% of rows without IDBR link; 8% with a secondary job; 5%/5% defaulted spell dates; 1% of
+spells missing; records of persons with a second EDUKEY split between the keys; 2% of person-years
 without a CIS address; 3% of enterprises re-coded (SIC) in the 2020 IDBR extract.
 """
 
@@ -119,45 +101,90 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import truth as truth_mod
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from leokit.synth import truth as truth_mod
+from leokit.years import age_in_taxyear, taxyear_at_age
 
 __all__ = [
     "simulate_labour",
     "LABOUR_PARAMS",
     "LABOUR_MESSINESS",
+    "PART_TIME_LOG_FACTOR",
     "age_in_tax_year",
     "tax_year_code",
     "tax_year_age29",
     "degree_return_individual",
     "degree_ramp",
+    "age_profile",
 ]
 
 # ------------------------------------------------------------------------------------------
 # Parameters (not part of the planted truth: calibration knobs, documented in LABOUR_DGP.md)
 # ------------------------------------------------------------------------------------------
 LABOUR_PARAMS: dict[str, Any] = {
-    "mu": 9.54,                 # log £ full-year-equivalent base (2015/16 prices: Y_2015 = 0)
-    "alpha_ability": 0.29,
-    "alpha_background": 0.08,
-    "alpha_female": -0.12,
-    "alpha_sd": 0.10,
-    "exp_b_male": 0.44,
-    "exp_b_female": 0.37,
-    "exp_tau": 10.0,
-    "student_offset": -1.6,
-    "shock_ar_rho": 0.6,
-    "shock_ar_sd": 0.09,       # stationary SD of the AR(1) part
-    "shock_iid_sd": 0.05,
+    # full-year log pay y* = mu + Y_T + alpha_i + psi_J + X_s(age) + D r_i + kappa S + eps + c [in education]
+    "mu": 9.55,                 # log GBP full-year base (2015/16 prices: Y_2015 = 0)
+    "alpha_ability": 0.16,      # person effect alpha_i = a_ab ability + a_bg background + a_f [female] + a_fsm [FSM] + u_i
+    "alpha_background": 0.0,    # family background acts through attainment, FSM and employment, not directly on pay
+    "alpha_female": -0.10,
+    "alpha_fsm": -0.15,         # eligible for free school meals at school (observable: fsm_ever6)
+    "skill_sd": 0.18,           # SD of u_i, the unobserved skill (not measured by KS2/KS4, not related to education)
+    "age_b_male": 0.55,         # age profile X_s(a) = B_s [g(a) - g(16)], g(a) = 1 / (1 + exp(-(a - a0) / s)),
+    "age_b_female": 0.45,       # a = cohort age (leokit.years): slow growth in the early 20s, fastest around a0
+    "age_mid": 26.0,
+    "age_scale": 1.5,
+    "student_offset": -1.6,     # part-time student work while at school/college or in HE
+    "shock_ar_rho": 0.5,
+    "shock_ar_sd": 0.10,        # stationary SD of the AR(1) part of eps
+    "shock_iid_sd": 0.12,
+    "ramp_years": 6,            # degree ramp min(1, (T - grad_year + 1) / 6): full from 5 YAG (before 29)
+    "part_time_hours": 0.60,    # annual (and annualised) pay factor of a part-time person-year
+    # part-time: PT_it = 1[q_it > threshold], q_it = p_i + b_f [female, age >= 27] + v_it (v: AR(1) on the age clock)
+    "pt_ability": -0.15,
+    "pt_fsm": 0.40,
+    "pt_person_sd": 0.35,
+    "pt_female_27": 0.55,
+    "pt_shock_rho": 0.4,
+    "pt_shock_sd": 0.90,
+    "pt_threshold": 1.45,
+    # enterprises and the employer path
     "firms_per_person": 0.20,
     "firm_pareto_shape": 1.1,
     "firm_weight_cap_share": 0.006,
-    "stay_prob": 0.84,
-    "stay_prob_entry": 0.35,   # staying with a student job when leaving education
+    "stay_prob_young": 0.72,    # employer path: stay with last year's enterprise, cohort ages 16-21 ...
+    "stay_prob": 0.85,          # ... and from 22
+    "young_age_max": 21,
+    "student_stay_prob": 0.80,  # student jobs (separate process while in education)
     "own_region_prob": 0.85,
-    "london_move_grad": 0.20,
-    "ramp_years": 4,           # degree return reaches full value at 3 YAG
-    "part_time_hours": 0.60,   # annual pay factor of a part-time person-year
+    # coworker sorting on unobserved skill: a joiner aged 22+ draws enterprise j with extra weight
+    # exp(lambda_u (u_i / sd(u)) (Q_jt - centre)), Q_jt = share of "qualified" people (A-level points in the top
+    # 30% of the sample) among those aged 22+ who stay on j's payroll path this year (it moves with j's
+    # graduate share; it uses no one's degree, so no one's degree changes anyone's employer)
+    "coworker_sorting_tilt": 12.0,
+    "coworker_sorting_min_age": 22,
+    "coworker_sorting_centre": 0.3,
+    "qualified_quantile": 0.70,
+    # residence path (cohort ages)
+    "celtic_move_age": 19,
+    "celtic_move_prob": 0.02,
+    "london_move_age": 22,
+    "london_move_index": (-3.0, 0.4, 0.0),   # P(move to London at 22) = expit(a + b ability + c background)
+    "region_move_prob": 0.01,
+    # synthetic-only enterprise output: q_jt = mu_q + phi_j + Y_T + theta G_jt + nu_jt
+    "output_mu": 10.8,
+    "output_premium_loading": 0.5,   # phi_j = loading * z(psi_j) + N(0, sd^2): productive enterprises pay more
+    "output_productivity_sd": 0.25,
+    "output_shock_sd": 0.15,
 }
+
+#: Youngest cohort age in the AKM variance decomposition of ``_realised`` (prime-age-style sample: the
+#: steep early-career profile and first jobs are left out, as AKM studies of older workers do).
+AKM_MIN_AGE = 25
+
+#: log of the part-time pay factor: the log PAYE pay rate is y* + PART_TIME_LOG_FACTOR x part_time.
+PART_TIME_LOG_FACTOR = math.log(LABOUR_PARAMS["part_time_hours"])
 
 #: Nominal log year effects: growth by calendar start year of the tax year (Y_2015 = 0).
 _GROWTH = {**{t: 0.04 for t in range(1990, 2008)}, 2008: 0.03, **{t: 0.015 for t in range(2009, 2014)},
@@ -168,7 +195,7 @@ _GROWTH = {**{t: 0.04 for t in range(1990, 2008)}, 2008: 0.03, **{t: 0.015 for t
 LABOUR_MESSINESS: dict[str, float] = {
     "negative_adjustment_rows": 0.003,    # earnings rows whose year total is negative -> floored to 0
     "zero_pay_rows": 0.006,               # further rows with zero pay (employment with no pay)
-    "low_earner_threshold": 2500.0,       # £; rows below this at 0-9 employee enterprises ...
+    "low_earner_threshold": 2500.0,       # GBP; rows below this at 0-9 employee enterprises ...
     "low_earner_small_employer_drop": 0.5,  # ... are dropped with this probability (below tax threshold)
     "missing_person_year": 0.01,          # earnings rows lost at random (gaps in a person's history)
     "main_enterprise_missing": 0.02,      # rows with no IDBR link: main_enterprise/Main_* missing
@@ -204,25 +231,36 @@ _LONDON = 6
 _SIZE_BANDS = ("0-9", "10-49", "50-249", "250-999", "1000+")
 _LEGAL = ("1", "2", "3", "4", "5", "7")  # company, sole proprietor, partnership, public corp, ..., non-profit
 _LEGAL_P = np.array([0.70, 0.12, 0.08, 0.03, 0.04, 0.03])
+#: Independent random streams (children of the ``rng`` passed to simulate_labour), one per process, so
+#: that a change in one process (e.g. someone's education path) never shifts the draws of another.
+_STREAMS = ("person", "firms", "geo", "path", "state", "student", "part_time", "pay", "release", "output")
 
 
 # ------------------------------------------------------------------------------------------
 # Small public helpers (deterministic; no randomness)
 # ------------------------------------------------------------------------------------------
 def tax_year_code(t):
-    """TaxYear code of the tax year starting in April of calendar year ``t`` (2004 -> 200405)."""
+    """TaxYear code of the tax year starting in April of calendar year ``t`` (2004 -> 200405).
+
+    The same as :func:`leokit.years.taxyear_code` but always returns an array (vectorised use here)."""
     t = np.asarray(t)
     return t * 100 + (t + 1) % 100
 
 
 def age_in_tax_year(birth_year, birth_month, t):
-    """Age reached at the birthday falling in the tax year starting April ``t``."""
+    """Birthday age reached in the tax year starting April ``t`` (internal: when a person may work).
+
+    Only the start of working life uses birthdays (nobody works before the tax year of their 16th
+    birthday). Every age-dependent behaviour on the pay path, and every documented outcome point, uses the
+    kit's cohort age :func:`leokit.years.age_in_taxyear` instead."""
     return np.asarray(t) - np.asarray(birth_year) + (np.asarray(birth_month) <= 3)
 
 
-def tax_year_age29(birth_year, birth_month):
-    """Start year T of the tax year in which the person reaches age 29 (the degree-return outcome point)."""
-    return np.asarray(birth_year) + 29 - (np.asarray(birth_month) <= 3)
+def tax_year_age29(cohort):
+    """Start year T of the tax year in which KS4 cohort ``cohort`` is 29: ``leokit.years.taxyear_at_age(29, C)``.
+
+    The outcome point of ``degree_return_*`` (contract C1): the tax year starting in April ``C + 12``."""
+    return np.asarray(taxyear_at_age(29, np.asarray(cohort, dtype=np.int64)))
 
 
 def degree_ramp(grad_year, t, ramp_years: int | None = None):
@@ -234,12 +272,23 @@ def degree_ramp(grad_year, t, ramp_years: int | None = None):
     return np.where(np.isnan(g), 0.0, out)
 
 
+def age_profile(age, female, params: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Age-earnings profile X_s(a) = B_s [g(a) - g(16)] at cohort age ``a``, g logistic (0 at 16 and below)."""
+    p = LABOUR_PARAMS if params is None else params
+    b = np.where(np.asarray(female, bool), p["age_b_female"], p["age_b_male"])
+    a = np.maximum(np.asarray(age, dtype=float), 16.0)
+    g = 1.0 / (1.0 + np.exp(-(a - p["age_mid"]) / p["age_scale"]))
+    g16 = 1.0 / (1.0 + math.exp(-(16.0 - p["age_mid"]) / p["age_scale"]))
+    return b * (g - g16)
+
+
 def degree_return_individual(people: pd.DataFrame, truth: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, float]]:
     """Individual full degree return ``r_i`` (log points) and the centring constants by sex.
 
     ``r_i = degree_return_<sex> + dev_subject + dev_tariff - c_<sex>`` for graduates (0 otherwise);
-    ``c_sex`` makes the mean over graduates of that sex of ``r_i * degree_ramp(grad_year, T29)``
-    equal ``degree_return_<sex>`` exactly. To evaluate a counterfactual subject/tariff for a
+    ``c_sex`` makes the mean over all graduates of that sex of ``r_i * degree_ramp(grad_year, T29)``
+    equal ``degree_return_<sex>`` exactly, with ``T29 = leokit.years.taxyear_at_age(29, cohort)``
+    (the tax year in which the KS4 cohort is 29). To evaluate a counterfactual subject/tariff for a
     graduate (e.g. the contextual-offer earnings effect), keep ``c_sex`` fixed and change the
     deviation: ``r_i' = r_i - dev_tariff(old) + dev_tariff(new)``.
     """
@@ -252,7 +301,7 @@ def degree_return_individual(people: pd.DataFrame, truth: Mapping[str, Any]) -> 
         dev[subj == s] += float(truth[f"degree_return_subject_{s}"])
     for g in truth_mod.TARIFF_GROUPS:
         dev[tar == g] += float(truth[f"degree_return_tariff_{g}"])
-    t29 = tax_year_age29(people["birth_year"].to_numpy(), people["birth_month"].to_numpy())
+    t29 = tax_year_age29(people["cohort"].to_numpy(np.int64))
     ramp29 = degree_ramp(people["grad_year"].to_numpy(dtype=float), t29)
     r = np.zeros(len(people))
     consts: dict[str, float] = {}
@@ -296,8 +345,7 @@ def _taxyear_length(t: np.ndarray) -> np.ndarray:
 
 def _phi(x):
     # standard normal cdf, vectorised without scipy
-    from math import sqrt
-    return 0.5 * (1.0 + _erf(np.asarray(x) / sqrt(2.0)))
+    return 0.5 * (1.0 + _erf(np.asarray(x) / math.sqrt(2.0)))
 
 
 def _erf(x):
@@ -309,6 +357,10 @@ def _erf(x):
     return s * y
 
 
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
 def _cell_index(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row and column indices of the True cells of a 2-D mask, in row-major order (as np.nonzero)."""
     y = mask.shape[1]
@@ -318,6 +370,28 @@ def _cell_index(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _noop(msg: str) -> None:
     return None
+
+
+def _norm_ppf(p: float) -> float:
+    # inverse normal cdf by bisection on _phi (only used for a handful of bin edges)
+    lo, hi = -10.0, 10.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if _phi(mid) < p:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _bin_midpoints(nbins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-probability bins of a standard normal: (conditional means of the bins, inner edges)."""
+    edges = np.array([_norm_ppf(q) for q in np.arange(1, nbins) / nbins])
+    full = np.concatenate([[-np.inf], edges, [np.inf]])
+    dens = np.exp(-0.5 * np.where(np.isfinite(full), full, 0.0) ** 2) / math.sqrt(2 * math.pi)
+    dens[~np.isfinite(full)] = 0.0
+    means = (dens[:-1] - dens[1:]) * nbins  # E[Z | bin] = (phi(a) - phi(b)) / P(bin)
+    return means, edges
 
 
 # ------------------------------------------------------------------------------------------
@@ -371,6 +445,8 @@ def _make_firms(n_people: int, truth: Mapping[str, Any], rng: np.random.Generato
     legal = rng.choice(len(_LEGAL), size=J, p=_LEGAL_P)
     ids = 1_000_000_000 + np.cumsum(rng.integers(1, 2000, J))
     ids = ids[rng.permutation(J)]
+    # productivity (synthetic-only output measure): related to the standardised premium
+    phi = P["output_premium_loading"] * zraw + rng.normal(0.0, P["output_productivity_sd"], J)
     # region block boundaries
     starts = np.searchsorted(region, np.arange(9), side="left")
     ends = np.searchsorted(region, np.arange(9), side="right")
@@ -379,33 +455,58 @@ def _make_firms(n_people: int, truth: Mapping[str, Any], rng: np.random.Generato
         student_w[_SECTIONS.index(s)] = v
     return dict(J=np.int64(J), w=w, region=region, section=section, psi=psi, zraw=zraw, employees=employees, band=band,
                 birth_year=birth_year, death_year=death_year, birth_month=birth_month, death_month=death_month,
-                sic=sic, sic2020=sic2020, legal=legal, ids=ids, rstart=starts, rend=ends,
+                sic=sic, sic2020=sic2020, legal=legal, ids=ids, rstart=starts, rend=ends, phi=phi,
                 student_w=student_w[section] * w / w.mean())
 
 
 class _FirmSampler:
-    """Draw enterprises for movers: P(j) ∝ w_j exp(lambda a z_j) among alive enterprises, by region."""
+    """Draw enterprises for joiners of the employer path, by region, among alive enterprises:
 
-    def __init__(self, firms, lam: float, nbins: int = 16):
+    ``P(j | i) ∝ w_j exp(lambda a_i z_j + lambda_u u_i (G_j - centre))``, with ability ``a`` and standardised
+    unobserved skill ``u`` in equal-probability bins of a standard normal (conditional bin means), ``z`` the
+    standardised premium and ``G`` the graduate share of the enterprise's continuing workforce (set each
+    year; the second factor applies only to joiners flagged ``tilted``).
+    """
+
+    def __init__(self, firms, lam: float, lam_u: float = 0.0, nbins: int = 16, ubins: int = 4):
         self.f = firms
         self.lam = lam
-        self.nbins = nbins
+        self.lam_u = lam_u
         self.z = firms["zraw"]
-        qs = (np.arange(nbins) + 0.5) / nbins
-        # bin midpoints of a standard normal ability
-        self.mid = np.array([_norm_ppf(q) for q in qs])
-        self.edges = np.array([_norm_ppf(q) for q in np.arange(1, nbins) / nbins])
+        self.mid, self.edges = _bin_midpoints(nbins)
+        self.umid, self.uedges = _bin_midpoints(ubins) if lam_u else (np.zeros(1), np.zeros(0))
+        self.alive = np.ones(len(self.z), bool)
+        self._base = None
 
     def set_year(self, t: int) -> None:
         f = self.f
-        alive = (f["birth_year"] <= t) & (f["death_year"] > t)
-        self.alive = alive
-        base = f["w"] * alive
-        self.C = np.cumsum(base[None, :] * np.exp(self.lam * self.mid[:, None] * self.z[None, :]), axis=1)
-        self.Cs = np.cumsum(f["student_w"] * alive)
+        self.alive = (f["birth_year"] <= t) & (f["death_year"] > t)
+        base = f["w"] * self.alive
+        # (ability bins, J): weights before the coworker-sorting tilt
+        self._base = base[None, :] * np.exp(self.lam * self.mid[:, None] * self.z[None, :])
+        self.C = self.C0 = None
+        self.Cs = np.cumsum(f["student_w"] * self.alive)
 
-    def draw(self, ability: np.ndarray, region: np.ndarray, national: np.ndarray, rng, student: bool = False) -> np.ndarray:
-        n = len(ability)
+    def set_workforce(self, g: np.ndarray | None) -> None:
+        """Cumulative weights per (ability bin, skill bin) given the centred graduate shares ``g`` of the
+        enterprises' continuing workforces (``self.C``) and without the tilt (``self.C0``)."""
+        self.C0 = np.cumsum(self._base, axis=1)[:, None, :]
+        if g is None or not self.lam_u:
+            self.C = self.C0
+            return
+        tilt = np.exp(self.lam_u * self.umid[:, None] * g[None, :])                 # (ubins, J)
+        self.C = np.cumsum(self._base[:, None, :] * tilt[None, :, :], axis=2)       # (nbins, ubins, J)
+
+    def _range_draw(self, C, lo_idx, hi_idx, u):
+        lo_c = np.where(lo_idx > 0, C[np.maximum(lo_idx - 1, 0)], 0.0)
+        hi_c = C[hi_idx - 1]
+        empty = hi_c <= lo_c
+        lo_c = np.where(empty, 0.0, lo_c)
+        hi_c = np.where(empty, C[-1], hi_c)
+        return np.searchsorted(C, lo_c + u * (hi_c - lo_c), side="right")
+
+    def draw(self, ability, skill, region, national, rng, student: bool = False, tilted=None) -> np.ndarray:
+        n = len(region)
         out = np.empty(n, dtype=np.int64)
         if n == 0:
             return out
@@ -416,25 +517,17 @@ class _FirmSampler:
         lo_idx = np.where(reg >= 0, rs[np.maximum(reg, 0)], 0)
         hi_idx = np.where(reg >= 0, re_[np.maximum(reg, 0)], J)
         if student:
-            C = self.Cs
-            lo_c = np.where(lo_idx > 0, C[np.maximum(lo_idx - 1, 0)], 0.0)
-            hi_c = C[hi_idx - 1]
-            empty = hi_c <= lo_c
-            lo_c = np.where(empty, 0.0, lo_c)
-            hi_c = np.where(empty, C[-1], hi_c)
-            out[:] = np.searchsorted(C, lo_c + u * (hi_c - lo_c), side="right")
+            out[:] = self._range_draw(self.Cs, lo_idx, hi_idx, u)
         else:
             b = np.searchsorted(self.edges, ability)
-            for k in np.unique(b):
-                m = b == k
-                C = self.C[k]
-                li, hi = lo_idx[m], hi_idx[m]
-                lo_c = np.where(li > 0, C[np.maximum(li - 1, 0)], 0.0)
-                hi_c = C[hi - 1]
-                empty = hi_c <= lo_c
-                lo_c = np.where(empty, 0.0, lo_c)
-                hi_c = np.where(empty, C[-1], hi_c)
-                out[m] = np.searchsorted(C, lo_c + u[m] * (hi_c - lo_c), side="right")
+            nu = self.C.shape[1]
+            bu = np.searchsorted(self.uedges, skill) if nu > 1 else np.zeros(n, np.int64)
+            tl = np.ones(n, bool) if tilted is None else np.asarray(tilted, bool)
+            key = np.where(tl, b * nu + bu, -1 - b)
+            for kk in np.unique(key):
+                m = key == kk
+                C = self.C[kk // nu, kk % nu] if kk >= 0 else self.C0[-1 - kk, 0]
+                out[m] = self._range_draw(C, lo_idx[m], hi_idx[m], u[m])
         return np.minimum(out, J - 1)
 
 
@@ -442,12 +535,12 @@ def _calibrate_lambda(firms, rho: float, nbins: int = 16) -> float:
     """Tilt lambda such that corr(ability, z of the joined enterprise) = rho in expectation.
 
     Uses the sampler's structure (ability bins; 85% own region with regions weighted by their
-    enterprise share, 15% national) with all enterprises alive; solved by bisection.
+    enterprise share, 15% national) with all enterprises alive and no skill tilt; solved by bisection.
     """
     if abs(rho) < 1e-9:
         return 0.0
-    samp = _FirmSampler(firms, 0.0, nbins)
-    z, w, mid = samp.z, firms["w"], samp.mid
+    mid, _ = _bin_midpoints(nbins)
+    z, w = firms["zraw"], firms["w"]
     starts = firms["rstart"]
     reg_p = _REGION_FIRM_SHARE / _REGION_FIRM_SHARE.sum()
     own = LABOUR_PARAMS["own_region_prob"]
@@ -492,8 +585,8 @@ def _rescale_to_joiners(firms, lam: float, target_sd: float, nbins: int = 16) ->
     """Shift and scale psi so that its mean is 0 and SD ``target_sd`` over the expected distribution of
     joined enterprises (abilities in equal bins; own region with regions weighted by enterprise share,
     or national). Choice probabilities depend on the standardised z only, so they are unchanged."""
-    samp = _FirmSampler(firms, lam, nbins)
-    w, z, mid = firms["w"], samp.z, samp.mid
+    mid, _ = _bin_midpoints(nbins)
+    w, z = firms["w"], firms["zraw"]
     rs, re_ = firms["rstart"], firms["rend"]
     reg_p = _REGION_FIRM_SHARE / _REGION_FIRM_SHARE.sum()
     own = LABOUR_PARAMS["own_region_prob"]
@@ -512,18 +605,6 @@ def _rescale_to_joiners(firms, lam: float, target_sd: float, nbins: int = 16) ->
         firms["psi"] = (psi - m) / sd * target_sd
 
 
-def _norm_ppf(p: float) -> float:
-    # inverse normal cdf by bisection on _phi (only used for a handful of bin edges)
-    lo, hi = -10.0, 10.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if _phi(mid) < p:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
 # ------------------------------------------------------------------------------------------
 # Main entry point
 # ------------------------------------------------------------------------------------------
@@ -532,18 +613,23 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     """Simulate the HMRC/DWP outcome tables for ``people`` (see the module docstring).
 
     Returns a dict with the released tables ``leo_employment``, ``leo_earnings``,
-    ``leo_self_assessment``, ``leo_benefit``, ``geography``, ``idbr_lookup``; the hidden tables
-    ``truth_enterprise``, ``truth_person``, ``truth_person_year``; and ``_realised`` (dict of
-    statistics). Only ``rng`` is used for randomness, so equal inputs give identical outputs.
+    ``leo_self_assessment``, ``leo_benefit``, ``geography``, ``idbr_lookup`` and the synthetic-only
+    ``syn_enterprise_output``; the hidden tables ``truth_enterprise``, ``truth_enterprise_year``,
+    ``truth_person``, ``truth_person_year``; and ``_realised`` (dict of statistics). Only ``rng`` is
+    used for randomness (split into one child stream per process), so equal inputs give identical
+    outputs, and a person's own degree changes no draw of the employer path, residence, part-time
+    status or pay shocks.
     """
     say = progress or _noop
     P = LABOUR_PARAMS
     M = LABOUR_MESSINESS
     truth = {**truth_mod.default_truth(), **dict(truth)}
     kappa = float(truth["coworker_graduate_share_effect"])
+    theta = float(truth["firm_graduate_share_productivity_effect"])
     rho = float(truth["worker_firm_sorting"])
     rho = min(max(rho, -0.95), 0.95)
     lam0 = rho / math.sqrt(1.0 - rho ** 2)
+    R = dict(zip(_STREAMS, rng.spawn(len(_STREAMS))))
 
     people = people.sort_values("person_id", kind="stable").reset_index(drop=True)
     N = len(people)
@@ -551,7 +637,7 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     by = people["birth_year"].to_numpy(np.int64)
     bm = people["birth_month"].to_numpy(np.int64)
     early = (bm <= 3).astype(np.int64)
-    t16 = by + 16 - early
+    t16 = by + 16 - early                    # tax year of the 16th birthday: first year anyone may work
     t_first = int(min(t16.min(), t_last))
     years = np.arange(t_first, t_last + 1)
     Y = len(years)
@@ -575,164 +661,184 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     home_region = np.where(home_region < 0, 6, home_region)
 
     # ---- education / activity timeline ----------------------------------------------------
-    u = rng.random(N)
+    rp = R["person"]
+    u = rp.random(N)
     leave_school = np.where(hl <= 2, cohort + (u < 0.5), np.where(hl == 3, cohort + 2, cohort + 3))
     leave_school = np.where(he, cohort + 2, leave_school)
     hey = np.where(he, np.nan_to_num(he_entry_year, nan=0), 0).astype(np.int64)
-    u = rng.random(N)
+    u = rp.random(N)
     he_end = np.where(degree, np.nan_to_num(grad_year, nan=0).astype(np.int64), hey + 1 + (u < 0.5))
     T2 = years[None, :]
-    age = T2 - by[:, None] + early[:, None]
+    age = age_in_tax_year(by[:, None], bm[:, None], T2)          # birthday age: only for "not before 16"
+    agec = age_in_taxyear(T2, cohort[:, None]).astype(np.int16)   # the kit's cohort age (leokit.years)
     active = age >= 16
     in_he = he[:, None] & (T2 >= hey[:, None] - 1) & (T2 <= he_end[:, None] - 1)
     in_school = (T2 < leave_school[:, None]) & ~in_he
     lm = active & ~in_he & ~in_school
     edu = active & ~lm
-    # experience = years since leaving school/college, HE years included, so that at a given age a graduate
-    # and a comparable non-graduate have the same experience (the degree effect at 29 is then D * r only)
+    # descriptive only (truth_person_year.experience): years since leaving school/college, HE years included
     exper = np.where(lm, np.cumsum(lm | in_he, axis=1) - 1, 0).astype(np.int16)
     first_lm = lm & ~np.concatenate([np.zeros((N, 1), bool), lm[:, :-1]], axis=1)
 
-    # ---- person-level draws -----------------------------------------------------------------
-    alpha = (P["alpha_ability"] * ability + P["alpha_background"] * background
-             + P["alpha_female"] * female + rng.normal(0.0, P["alpha_sd"], N))
+    # ---- person-level draws (none of them depends on the degree) ------------------------------
+    skill = rp.normal(0.0, P["skill_sd"], N)                      # u_i: unobserved skill
+    alpha = (P["alpha_ability"] * ability + P["alpha_background"] * background + P["alpha_female"] * female
+             + P["alpha_fsm"] * fsm + skill)
     emp_base = (0.30 * ability + 0.20 * background - 0.25 * fsm + 0.20 * (hl >= 3) - 0.35 * (hl <= 1)
-                + 0.10 * degree + rng.normal(0.0, 0.75, N))
-    se_base = rng.normal(0.0, 0.6, N)
+                + 0.10 * degree + rp.normal(0.0, 0.75, N))
+    se_base = rp.normal(0.0, 0.6, N)
     claim_base = (-0.35 * ability - 0.20 * background + 0.30 * fsm + 0.30 * (hl <= 2) + 0.25 * (hl <= 1)
-                  + rng.normal(0.0, 0.5, N))
+                  + rp.normal(0.0, 0.5, N))
+    pt_base = P["pt_ability"] * ability + P["pt_fsm"] * fsm + rp.normal(0.0, P["pt_person_sd"], N)
+    a_l, b_l, c_l = P["london_move_index"]
+    p_london = _expit(a_l + b_l * ability + c_l * background)
     r_i, c_sex = degree_return_individual(people, truth)
+    # "qualified": A-level points (best three) in the top 30% of the sample - attainment at 18, before any degree
+    alev = np.nan_to_num(people["alevel_points"].to_numpy(float), nan=-1.0)
+    qualified = alev > np.quantile(alev, P["qualified_quantile"])
 
-    firms = _make_firms(N, truth, rng, t_first, t_last)
+    firms = _make_firms(N, truth, R["firms"], t_first, t_last)
     J = int(firms["J"])
     lam = _calibrate_lambda(firms, rho)
     _rescale_to_joiners(firms, lam, float(truth["firm_effect_sd"]))
-    sampler = _FirmSampler(firms, lam)
+    sampler = _FirmSampler(firms, lam, P["coworker_sorting_tilt"])
     say(f"labour: {J:,} enterprises")
 
-    # ---- yearly loop: residence, abroad, self-employment, employment, employer -----------
-    F = np.full((N, Y), -1, dtype=np.int32)
+    # ---- yearly loop ----------------------------------------------------------------------------
+    # Each process draws from its own stream with the same number of draws whatever anyone's
+    # education, so a person's degree changes only what depends on it by design (extensive margins).
+    rg, rpa, rs, rst, rpt, rpay = R["geo"], R["path"], R["state"], R["student"], R["part_time"], R["pay"]
+    LP = np.full((N, Y), -1, dtype=np.int32)   # employer path: the enterprise a person works at when in PAYE work
+    F = np.full((N, Y), -1, dtype=np.int32)    # actual main enterprise (-1 = not employed)
     ABR = np.zeros((N, Y), bool)
     SE = np.zeros((N, Y), bool)
     CLAIM = np.zeros((N, Y), bool)
+    PT = np.zeros((N, Y), bool)
     RES = np.zeros((N, Y), np.int8)
+    LA = np.zeros((N, Y), np.int8)
     EPS = np.zeros((N, Y), np.float32)
-    JOIN = np.zeros((N, Y), bool)        # a new employer drawn this year
+    JOIN = np.zeros((N, Y), bool)        # a new enterprise drawn on the employer path this year
     res = home_region.copy()
     la_cur = np.full(N, -1, np.int64)    # -1 = home LA
-    LA = np.zeros((N, Y), np.int8)
-    ar = rng.normal(0.0, P["shock_ar_sd"], N)
+    moved_london = np.zeros(N, bool)
+    ar = rpay.normal(0.0, P["shock_ar_sd"], N)
     sd_innov = P["shock_ar_sd"] * math.sqrt(1 - P["shock_ar_rho"] ** 2)
-    prev_f = np.full(N, -1, np.int64)
+    v_pt = rpt.normal(0.0, P["pt_shock_sd"], N)
+    sd_pt_innov = P["pt_shock_sd"] * math.sqrt(1 - P["pt_shock_rho"] ** 2)
+    cur = np.full(N, -1, np.int64)       # employer path position
+    sf = np.full(N, -1, np.int64)        # student job
     prev_emp = np.zeros(N, bool)
     prev_se = np.zeros(N, bool)
     prev_abr = np.zeros(N, bool)
     prev_claim = np.zeros(N, bool)
-    PT = np.zeros((N, Y), bool)
-    prev_pt = np.zeros(N, bool)
-    pt_base = -0.55 * ability - 0.20 * background + 0.25 * fsm + rng.normal(0.0, 0.5, N)
     for k, t in enumerate(years):
-        lm_k, edu_k, fl = lm[:, k], edu[:, k], first_lm[:, k]
+        act, lm_k, edu_k, fl = active[:, k], lm[:, k], edu[:, k], first_lm[:, k]
+        a_k = agec[:, k].astype(np.int64)
         sampler.set_year(int(t))
-        # residence (codes 0-8 English regions, 9 Wales, 10 Scotland)
-        uu = rng.random((N, 4))
-        to_london = fl & degree & (uu[:, 0] < P["london_move_grad"]) & (res <= 8)
+        # residence on the age clock (codes 0-8 English regions, 9 Wales, 10 Scotland)
+        ug = rg.random((N, 3))
+        new_reg = rg.integers(0, 9, N)
+        new_la = rg.integers(0, 33, N)
+        celtic = act & (a_k == P["celtic_move_age"]) & (ug[:, 0] < P["celtic_move_prob"])
+        res = np.where(celtic, 9 + (ug[:, 1] < 0.4), res)
+        to_london = act & (a_k == P["london_move_age"]) & (res <= 8) & (res != _LONDON) & (ug[:, 2] < p_london)
+        moved_london |= to_london
         res = np.where(to_london, _LONDON, res)
-        la_cur = np.where(to_london, rng.integers(0, 33, N), la_cur)
-        to_celtic = fl & (uu[:, 1] < 0.02)
-        res = np.where(to_celtic, 9 + (uu[:, 2] < 0.4), res)
-        mover = lm_k & ~fl & (uu[:, 3] < 0.01)
-        new_reg = rng.integers(0, 9, N)
+        la_cur = np.where(to_london, new_la, la_cur)
+        mover = (act & (a_k > P["celtic_move_age"]) & (a_k != P["london_move_age"])
+                 & (ug[:, 1] < P["region_move_prob"]) & ~celtic)
         res = np.where(mover, new_reg, res)
-        la_cur = np.where(mover, rng.integers(0, 33, N), la_cur)
+        la_cur = np.where(mover, new_la, la_cur)
         RES[:, k] = res
         LA[:, k] = la_cur
-        uu = rng.random((N, 6))
-        # abroad
+        # activity states (extensive margins: these may depend on education, including the degree)
+        uu = rs.random((N, 5))
         p_ab = np.where(fl, 0.02 + 0.03 * degree, 0.004)
         abr = lm_k & np.where(prev_abr, uu[:, 0] < 0.75, uu[:, 0] < p_ab)
-        # self-employment (Markov)
-        p_se = _phi(-2.55 + 0.35 * ~female + 0.04 * (age[:, k] - 25) + se_base)
-        se = lm_k & ~abr & (age[:, k] >= 18) & np.where(prev_se, uu[:, 1] < 0.85, uu[:, 1] < p_se)
-        # PAYE employment
+        p_se = _phi(-2.55 + 0.35 * ~female + 0.04 * (a_k - 25) + se_base)
+        se = lm_k & ~abr & (a_k >= 18) & np.where(prev_se, uu[:, 1] < 0.85, uu[:, 1] < p_se)
         lat = (emp_base + np.where(prev_emp, 1.35, -0.05) + 0.4 * fl - 0.9 * se
-               - 0.30 * (female & (age[:, k] >= 27)) + 0.56)
+               - 0.30 * (female & (a_k >= 27)) + 0.56)
         lat_s = -0.55 + 0.2 * background + np.where(prev_emp, 0.9, 0.0) + 0.3 * in_he[:, k]
-        emp = (lm_k & ~abr & (uu[:, 2] < _phi(lat))) | (edu_k & (uu[:, 3] < _phi(lat_s)))
-        # benefits (out of work), persistent
+        emp_lm = lm_k & ~abr & (uu[:, 2] < _phi(lat))
+        emp_edu = edu_k & (uu[:, 3] < _phi(lat_s))
+        emp = emp_lm | emp_edu
         p_cl = _phi(-0.9 + claim_base + np.where(prev_claim, 1.0, 0.0))
         claim = lm_k & ~emp & ~abr & ~se & (uu[:, 4] < p_cl)
-        # employer
-        alive_prev = np.zeros(N, bool)
-        hasp = prev_f >= 0
-        alive_prev[hasp] = sampler.alive[prev_f[hasp]]
-        p_stay = np.where(fl, P["stay_prob_entry"], np.where(lm_k, P["stay_prob"], 0.8))
-        stay = emp & hasp & alive_prev & (uu[:, 5] < p_stay)
-        f = np.where(stay, prev_f, -1)
-        join = emp & ~stay
-        national = rng.random(N) > P["own_region_prob"]
-        jl = np.flatnonzero(join & lm_k)
-        f[jl] = sampler.draw(ability[jl], np.where(res[jl] <= 8, res[jl], -1), national[jl], rng)
-        je = np.flatnonzero(join & edu_k)
-        f[je] = sampler.draw(ability[je], np.where(res[je] <= 8, res[je], -1), national[je], rng, student=True)
-        # part-time (persistent; more for women from 26, less with ability/background)
-        p_pt = _phi(-1.25 + pt_base + 0.55 * (female & (age[:, k] >= 27)))
-        pt = emp & lm_k & np.where(prev_pt, rng.random(N) < 0.8, rng.random(N) < p_pt)
-        PT[:, k] = pt
-        prev_pt = pt
-        F[:, k] = f
+        # employer path (age clock): stay, or join an enterprise. Joiners are tilted towards high-premium
+        # enterprises by ability (sorting) and, from 22, by their unobserved skill u towards enterprises whose
+        # staying workforce is well qualified, i.e. graduate-rich (the reason person fixed effects are needed)
+        up = rpa.random((N, 2))
+        alive_cur = np.zeros(N, bool)
+        hasc = cur >= 0
+        alive_cur[hasc] = sampler.alive[cur[hasc]]
+        p_stay = np.where(a_k <= P["young_age_max"], P["stay_prob_young"], P["stay_prob"])
+        stay = act & alive_cur & (up[:, 0] < p_stay)
+        wf = stay & (a_k >= P["coworker_sorting_min_age"])
+        n_wf = np.bincount(cur[wf], minlength=J)
+        q_wf = np.bincount(cur[wf], weights=qualified[wf].astype(float), minlength=J)
+        sampler.set_workforce(np.where(n_wf > 0, q_wf / np.maximum(n_wf, 1) - P["coworker_sorting_centre"], 0.0))
+        join = act & ~stay
+        national = up[:, 1] > P["own_region_prob"]
+        jl = np.flatnonzero(join)
+        cur = np.where(stay, cur, -1)
+        cur[jl] = sampler.draw(ability[jl], skill[jl] / P["skill_sd"], np.where(res[jl] <= 8, res[jl], -1),
+                               national[jl], rpa, tilted=a_k[jl] >= P["coworker_sorting_min_age"])
+        LP[:, k] = cur
         JOIN[:, k] = join
+        # student jobs: a separate process at retail/hospitality/admin/arts enterprises
+        us = rst.random(N)
+        alive_sf = np.zeros(N, bool)
+        hs = sf >= 0
+        alive_sf[hs] = sampler.alive[sf[hs]]
+        keep_sf = emp_edu & alive_sf & (us < P["student_stay_prob"])
+        sf = np.where(keep_sf, sf, -1)
+        je = np.flatnonzero(emp_edu & ~keep_sf)
+        sf[je] = sampler.draw(ability[je], skill[je], np.where(res[je] <= 8, res[je], -1),
+                              rst.random(len(je)) > P["own_region_prob"], rst, student=True)
+        sf = np.where(emp_edu, sf, -1)
+        F[:, k] = np.where(emp_lm, cur, np.where(emp_edu, sf, -1))
+        # part-time (age clock; applies to PAYE work in the labour market)
+        v_pt = P["pt_shock_rho"] * v_pt + rpt.normal(0.0, sd_pt_innov, N)
+        q_pt = pt_base + P["pt_female_27"] * (female & (a_k >= 27)) + v_pt
+        PT[:, k] = emp_lm & (q_pt > P["pt_threshold"])
         ABR[:, k] = abr
         SE[:, k] = se
         CLAIM[:, k] = claim
-        ar = P["shock_ar_rho"] * ar + rng.normal(0.0, sd_innov, N)
-        EPS[:, k] = ar + rng.normal(0.0, P["shock_iid_sd"], N)
-        prev_f, prev_emp, prev_se, prev_abr, prev_claim = f, emp, se, abr, claim
+        ar = P["shock_ar_rho"] * ar + rpay.normal(0.0, sd_innov, N)
+        EPS[:, k] = ar + rpay.normal(0.0, P["shock_iid_sd"], N)
+        prev_emp, prev_se, prev_abr, prev_claim = emp, se, abr, claim
     EMP = F >= 0
+    del sampler
     say("labour: employment histories done")
 
     # ---- earnings components ------------------------------------------------------------------
     graduated = degree[:, None] & (T2 >= np.nan_to_num(grad_year, nan=9999)[:, None])
-    S = np.full((N, Y), np.nan, np.float32)
-    for k in range(Y):
-        e_k = np.flatnonzero(EMP[:, k])
-        fk = F[e_k, k]
-        g = graduated[e_k, k].astype(float)
-        n_f = np.bincount(fk, minlength=J)
-        g_f = np.bincount(fk, weights=g, minlength=J)
-        n_o = n_f[fk] - 1
-        ok = n_o > 0
-        s = np.full(len(e_k), np.nan)
-        s[ok] = (g_f[fk][ok] - g[ok]) / n_o[ok]
-        S[e_k, k] = s
     psi32 = firms["psi"].astype(np.float32)
     psi_cell = np.where(EMP, psi32[np.maximum(F, 0)], np.float32(np.nan))
     ramp = degree_ramp(grad_year[:, None], T2).astype(np.float32)
     Dcomp = ramp * r_i[:, None].astype(np.float32)
-    bexp = np.where(female, P["exp_b_female"], P["exp_b_male"]).astype(np.float32)[:, None]
-    Xcomp = np.where(lm, bexp * (1.0 - np.exp(-exper.astype(np.float32) / np.float32(P["exp_tau"]))), np.float32(0.0))
+    Xcomp = age_profile(agec, female[:, None]).astype(np.float32)
     Ycomp = np.broadcast_to(Yeff[None, :], (N, Y))
-    Ccomp = np.float32(kappa) * np.nan_to_num(S, nan=0.0)
-    logy = P["mu"] + Ycomp + alpha[:, None]
+    logy = P["mu"] + Ycomp + alpha[:, None]       # full-year log pay before the coworker term (added below)
     logy += Xcomp
     logy += Dcomp
     logy += EPS
     logy += np.where(edu, np.float32(P["student_offset"]), np.float32(0.0))
     logy += np.nan_to_num(psi_cell)
-    logy += Ccomp
     logy[~EMP] = np.nan
 
     # ---- spells, days ------------------------------------------------------------------------
-    Lrow = L[None, :]
+    rr = R["release"]
     Fprev = np.concatenate([np.full((N, 1), -1, np.int32), F[:, :-1]], axis=1)
     Fnext = np.concatenate([F[:, 1:], np.full((N, 1), -2, np.int32)], axis=1)  # -2: beyond the data (ongoing)
     new_start = EMP & (F != Fprev)
     moved_in = new_start & (Fprev >= 0)
     ends_here = EMP & (F != Fnext) & (Fnext != -2)
     moved_out = ends_here & (Fnext >= 0)
-    U1 = rng.random((N, Y), dtype=np.float32)
-    U2 = rng.random((N, Y), dtype=np.float32)
-    U3 = rng.random((N, Y), dtype=np.float32)
+    U1 = rr.random((N, Y), dtype=np.float32)
+    U2 = rr.random((N, Y), dtype=np.float32)
+    U3 = rr.random((N, Y), dtype=np.float32)
     Lrow = L[None, :].astype(np.int16)
     d = np.floor(U1 * 182).astype(np.int16)
     gap = np.minimum(np.floor(U2 * 31).astype(np.int16), d)
@@ -752,15 +858,16 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     days = main_days + p_days
     endoff_next = np.concatenate([(d - gap - 1)[:, 1:], np.zeros((N, 1), np.int16)], axis=1)
     del d, gap, Fprev, Fnext
-    earn_true = np.exp(np.nan_to_num(logy, nan=-np.inf)) * (days / Lrow.astype(np.float64))
-    earn_true[PT] *= P["part_time_hours"]
-    say("labour: earnings and spells done")
+    # annual pay: pay per day of PAYE employment (exp(y*)/365, x 0.6 if part-time) times days employed, so the
+    # annualised pay (pay / days x 365, leokit.derive.annualised_earnings) is exactly exp(y*) x 0.6^part_time
+    pay_factor = (days / 365.0) * np.where(PT, P["part_time_hours"], 1.0)
+    earn0 = np.exp(np.nan_to_num(logy, nan=-np.inf)) * pay_factor    # before the coworker term
 
     # ---- record keys (edukey / edukey2) ------------------------------------------------------
     edukey = people["edukey"].astype(object).to_numpy()
     ek2 = people["edukey2"].astype(object).to_numpy() if "edukey2" in people else np.full(N, None, object)
     has2 = pd.notna(ek2)
-    USE2 = has2[:, None] & (rng.random((N, Y)) < M["edukey2_year_share"])
+    USE2 = has2[:, None] & (rr.random((N, Y)) < M["edukey2_year_share"])
     # ranks of all keys for fast sorting
     all_keys = np.concatenate([edukey, ek2[has2]]).astype(str)
     uniq, inv = np.unique(all_keys, return_inverse=True)
@@ -800,24 +907,35 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
                        dtype="str")
 
     # ---- leo_earnings -----------------------------------------------------------------------------
+    # Which rows are released, and with a main enterprise, is decided first (on pay before the coworker term, so
+    # that the coworker share can be defined on what LEO shows: others whose released row names the enterprise)
     i_e, k_e, kr_e = cells_by_key(EMP & (T2 >= 2003))
     n_e = len(i_e)
-    ue = rng.random((n_e, 6), dtype=np.float32)
-    earn = np.round(earn_true[i_e, k_e])
+    ue = rr.random((n_e, 6), dtype=np.float32)
     neg = ue[:, 0] < M["negative_adjustment_rows"]
     zero = ue[:, 1] < M["zero_pay_rows"]
-    earn[neg | zero] = 0.0
+    low = (np.round(earn0[i_e, k_e]) < M["low_earner_threshold"]) | neg | zero
     f_e = F[i_e, k_e].astype(np.int64)
     small = firms["band"][f_e] == 0
-    drop_low = (earn < M["low_earner_threshold"]) & small & (ue[:, 2] < M["low_earner_small_employer_drop"])
+    drop_low = low & small & (ue[:, 2] < M["low_earner_small_employer_drop"])
     drop_miss = ue[:, 3] < M["missing_person_year"]
     keep = ~(drop_low | drop_miss)
+    no_link = rr.random(n_e) < M["main_enterprise_missing"]
+    VIS = np.zeros((N, Y), bool)              # person-years whose released earnings row names the main enterprise
+    VIS[i_e[keep & ~no_link], k_e[keep & ~no_link]] = True
+    S, n_cow = _coworker_share(F, EMP, VIS, graduated, J)
+    Ccomp = np.float32(kappa) * np.nan_to_num(S, nan=0.0)
+    logy += Ccomp
+    earn_true = np.exp(np.nan_to_num(logy, nan=-np.inf)) * pay_factor
+    del earn0, pay_factor
+    say("labour: earnings and spells done")
+    earn = np.round(earn_true[i_e, k_e])
+    earn[neg | zero] = 0.0
     second = ue[:, 4] < M["secondary_job"]
     share = main_days[i_e, k_e] / np.maximum(days[i_e, k_e], 1)
     share = share * np.where(second, 0.80 + 0.17 * ue[:, 5], 1.0)
     nemp = 1 + (p_days[i_e, k_e] > 0) + second
     ent_earn = np.floor(earn * share)
-    no_link = rng.random(n_e) < M["main_enterprise_missing"]
     sel = np.flatnonzero(keep)
     k_s, kr = k_e[sel], kr_e[sel]
     f_s = f_e[sel]
@@ -833,6 +951,9 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
         "Main_Section": pd.Series(sec_str.take(np.where(nl, -1, firms["section"][f_s]), allow_fill=True)),
         "Main_SIC2007": pd.Series(sic_str.take(sic_idx, allow_fill=True)),
     }, copy=False)
+    # workers as LEO records them (for the synthetic-only output table): released rows naming a main enterprise
+    rel = sel[~nl]
+    rel_i, rel_k, rel_f = i_e[rel], k_e[rel], f_e[rel]
     del i_e, k_e, kr_e, ue, earn, share, ent_earn, nemp, f_e
     realised_mess = {
         "earnings_rows": int(len(earnings)),
@@ -860,7 +981,7 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     end_plain = TS[ek] + e_day[ei, ek].astype("timedelta64[D]")
     end = np.where(mo, end_mo, end_plain)
     nsp = len(st_cell)
-    us = rng.random((nsp, 3))
+    us = rr.random((nsp, 3))
     unc_s = us[:, 0] < M["uncertain_start"]
     unc_e = (us[:, 1] < M["uncertain_end"]) & ~ongoing
     start = np.where(unc_s, TS[sk], start)
@@ -869,12 +990,10 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     keep_sp = (us[:, 2] >= M["spell_missing"]) & (end >= np.datetime64("1997-04-06"))
     start = np.maximum(start, np.datetime64("1997-04-06"))
     kr_sp = keys_for(si, sk)
-    endc = end.astype("datetime64[ns]").astype(object)
     emp_df = pd.DataFrame({
         "EduKey_rank": kr_sp, "StartDate": start.astype("datetime64[ns]"), "EndDate": end.astype("datetime64[ns]"),
         "UncertainStartDate": unc_s.astype(np.int64), "UncertainEndDate": unc_e.astype(np.int64),
     })
-    del endc
     emp_df.loc[ongoing, "EndDate"] = pd.NaT
     emp_df = emp_df[keep_sp].sort_values(["EduKey_rank", "StartDate", "EndDate"], kind="stable").reset_index(drop=True)
     emp_df.insert(0, "EduKey", pd.Series(key_str.take(emp_df["EduKey_rank"].to_numpy())))
@@ -884,8 +1003,8 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     # ---- leo_self_assessment ---------------------------------------------------------------------
     i_a, k_a, kr_a = cells_by_key(SE & (T2 >= 2013))
     na = len(i_a)
-    ua = rng.random((na, 2))
-    se_earn = np.round(np.exp(9.25 + 0.5 * alpha[i_a] + Yeff[k_a] + rng.normal(0.0, 0.9, na)))
+    ua = rr.random((na, 2))
+    se_earn = np.round(np.exp(9.25 + 0.5 * alpha[i_a] + Yeff[k_a] + rr.normal(0.0, 0.9, na)))
     se_earn = np.where(ua[:, 0] < 0.03, 0.0, se_earn)
     ptr = ua[:, 1] < 0.15
     sa = pd.DataFrame({
@@ -898,33 +1017,40 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     })
 
     # ---- leo_benefit ---------------------------------------------------------------------------
-    benefit = _benefits(CLAIM, years, TS, L, female, ability, fsm, hl, t16, lm, rng, keys_for, key_str)
+    benefit = _benefits(CLAIM, years, TS, L, female, ability, fsm, hl, t16, lm, rr, keys_for, key_str)
     say(f"labour: leo_benefit {len(benefit):,} spells; leo_self_assessment {len(sa):,} rows")
 
     # ---- geography -------------------------------------------------------------------------------
-    geography = _geography(people, active, years, RES, LA, ABR, rng, cells_by_key, key_str)
-
+    geography = _geography(people, active, years, RES, LA, ABR, rr, cells_by_key, key_str)
     say(f"labour: geography {len(geography):,} rows")
     # ---- idbr_lookup -----------------------------------------------------------------------------
     idbr = _idbr(firms, F, EMP, years, ent_arr)
-
     say("labour: idbr_lookup done")
-    realised = _realised_stats(people, truth, years, lm, EMP, JOIN, F, logy, alpha, psi_cell, Xcomp, Dcomp, Ycomp,
-                               Ccomp, EPS, S, ability, earn_true, days, degree, grad_year, fsm, female, age, by, bm,
-                               r_i, c_sex, firms, SE)
+
+    # ---- synthetic-only enterprise output ----------------------------------------------------------
+    output, truth_ent_year = _enterprise_output(firms, rel_i, rel_k, rel_f, graduated, years, Yeff, theta, R["output"],
+                                                ent_arr)
+    del rel, rel_i, rel_k, rel_f
+    say(f"labour: syn_enterprise_output {len(output):,} enterprise-years")
+
+    realised = _realised_stats(truth, years, lm, EMP, JOIN, LP, F, alpha, psi_cell, Xcomp, Dcomp, Ccomp, EPS, PT, S,
+                               ability, skill, degree, grad_year, female, cohort, r_i, c_sex, firms, SE, n_cow,
+                               truth_ent_year)
     say("labour: realised statistics done")
     # ---- truth tables ------------------------------------------------------------------------------
-    t29 = tax_year_age29(by, bm)
+    t29 = tax_year_age29(cohort)
     truth_person = pd.DataFrame({
         "person_id": people["person_id"].to_numpy(np.int64),
         "edukey": pd.Series(key_str.take(rank1)),
         "person_effect": alpha,
+        "unobserved_skill": skill,
         "degree_return_i": r_i,
         "degree_return_at_29": r_i * degree_ramp(grad_year, t29),
         "tax_year_age29": tax_year_code(t29).astype(np.int64),
         "labour_market_entry_tax_year": tax_year_code(np.where(he, he_end, leave_school)).astype(np.int64),
         "employment_propensity": emp_base,
-        "london_at_entry": (RES == _LONDON).any(axis=1).astype(np.int64),
+        "part_time_propensity": pt_base,
+        "moved_to_london": moved_london.astype(np.int64),
     })
     truth_ent = pd.DataFrame({
         "ENTKEY": pd.Series(ent_arr),
@@ -949,14 +1075,14 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     cols["person_id"] = people["person_id"].to_numpy(np.int64)[i_t]
     cols["edukey"] = pd.Series(key_str.take(rank1[i_t]))
     cols["TaxYear"] = tyc.astype(np.int32)[k_t]
-    cols["age"] = age[A].astype(np.int8)
+    cols["age"] = agec[A].astype(np.int8)
     cols["status"] = pd.Series(pd.array(np.array(["school", "he", "lm"], dtype=object), dtype="str").take(status_code))
     cols["employed"] = (f_t >= 0).astype(np.int8)
     cols["self_employed"] = SE[A].astype(np.int8)
     cols["abroad"] = ABR[A].astype(np.int8)
     cols["out_of_work_benefit"] = CLAIM[A].astype(np.int8)
     cols["part_time"] = PT[A].astype(np.int8)
-    del SE, ABR, CLAIM, PT, RES, LA, JOIN
+    del SE, ABR, CLAIM, PT, RES, LA, JOIN, LP
     cols["ENTKEY"] = pd.Series(ent_arr.take(f_t, allow_fill=True))
     cols["days_employed"] = days[A].astype(np.int16)
     cols["graduated"] = graduated[A].astype(np.int8)
@@ -1008,11 +1134,78 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
         "leo_benefit": benefit,
         "geography": geography,
         "idbr_lookup": idbr,
+        "syn_enterprise_output": output,
         "truth_enterprise": truth_ent,
+        "truth_enterprise_year": truth_ent_year,
         "truth_person": truth_person,
         "truth_person_year": truth_py,
         "_realised": realised,
     }
+
+
+def _coworker_share(F, EMP, VIS, graduated, J) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-out graduate share among a person's coworkers, and their number.
+
+    Coworkers of an employed person-year (i, t) are the *other* persons whose released ``leo_earnings`` row for
+    t names the same main enterprise (``VIS``: released with an enterprise), as a researcher sees them in LEO.
+    NaN when there is no such coworker.
+    """
+    N, Y = F.shape
+    S = np.full((N, Y), np.nan, np.float32)
+    n_cow = np.zeros((N, Y), np.int32)
+    for k in range(Y):
+        e_k = np.flatnonzero(EMP[:, k])
+        fk = F[e_k, k]
+        v = VIS[e_k, k].astype(float)
+        g = graduated[e_k, k].astype(float) * v
+        n_f = np.bincount(fk, weights=v, minlength=J)
+        g_f = np.bincount(fk, weights=g, minlength=J)
+        n_o = n_f[fk] - v
+        ok = n_o > 0
+        s = np.full(len(e_k), np.nan)
+        s[ok] = (g_f[fk][ok] - g[ok]) / n_o[ok]
+        S[e_k, k] = s
+        n_cow[e_k, k] = np.round(n_o).astype(np.int32)
+    return S, n_cow
+
+
+def _enterprise_output(firms, rel_i, rel_k, rel_f, graduated, years, Yeff, theta, rng, ent_arr):
+    """Synthetic-only log output per worker of every enterprise-year that appears as a main enterprise in
+    the released ``leo_earnings`` (2003/04 on).
+
+    ``q_jt = output_mu + phi_j + Y_T + theta G_jt + nu_jt``: ``G_jt`` = share of graduates (first degree by
+    tax year T) among the enterprise's workers as LEO records them, the persons whose ``leo_earnings`` row
+    for T names j as ``main_enterprise`` (``rel_i``, ``rel_k``, ``rel_f``: person, year index and enterprise
+    of those rows); ``phi_j`` = productivity, related to the enterprise's wage premium (graduates, who sort
+    to high-premium enterprises through ability, work at more productive enterprises); ``nu_jt`` iid.
+    """
+    P = LABOUR_PARAMS
+    J = len(firms["w"])
+    Y = len(years)
+    # enterprise-years in (ENTKEY, TaxYear) order
+    rank = np.empty(J, np.int64)
+    rank[np.argsort(np.asarray(ent_arr, dtype=object), kind="stable")] = np.arange(J)
+    key = rank[rel_f.astype(np.int64)] * Y + rel_k.astype(np.int64)
+    n_all = np.bincount(key, minlength=J * Y)
+    g_all = np.bincount(key, weights=graduated[rel_i, rel_k].astype(float), minlength=J * Y)
+    cells = np.flatnonzero(n_all)
+    n_o, g_o = n_all[cells], g_all[cells]
+    r_o, k_o = np.divmod(cells, Y)
+    j_o = np.argsort(rank)[r_o]
+    G = g_o / np.maximum(n_o, 1)
+    nu = rng.normal(0.0, P["output_shock_sd"], len(j_o))
+    phi = firms["phi"][j_o]
+    yk = Yeff[k_o]
+    q = P["output_mu"] + phi + yk + theta * G + nu
+    tyc = tax_year_code(years[k_o]).astype(np.int64)
+    truth_ey = pd.DataFrame({
+        "ENTKEY": pd.Series(ent_arr.take(j_o)), "TaxYear": tyc, "workers": n_o.astype(np.int64),
+        "graduates": np.round(g_o).astype(np.int64), "graduate_share": G, "productivity": phi, "year_effect": yk,
+        "graduate_share_component": theta * G, "shock": nu, "log_output_per_worker": q,
+    })
+    out = truth_ey[["ENTKEY", "TaxYear"]].copy()
+    out["syn_log_output_per_worker"] = truth_ey["log_output_per_worker"].to_numpy()
+    return out, truth_ey
 
 
 # ------------------------------------------------------------------------------------------
@@ -1181,8 +1374,6 @@ def _idbr(firms, F, EMP, years, ent_arr) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 def _largest_connected(F, EMP, lm, J) -> tuple[int, int, int]:
     """Largest connected set of the person-firm bipartite graph over employed labour-market years."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
     N = F.shape[0]
     m = EMP & lm
     i, k = np.nonzero(m)
@@ -1199,37 +1390,103 @@ def _largest_connected(F, EMP, lm, J) -> tuple[int, int, int]:
     return firms_in, persons_in, int(counts[big])
 
 
-def _q(x, q):
-    return float(np.quantile(x, q)) if len(x) else float("nan")
+def _akm_decomposition(pid, y, psi, xb) -> dict[str, float]:
+    """Variance shares of ``y = p_i + psi + xb + r`` with ``p_i`` the person mean of ``y - psi - xb``.
+
+    This is the decomposition an AKM model with the true enterprise premia and covariates implies: every
+    person-level component (the person effect, and the person's average part-time term, degree component
+    and transitory shock over the sample years) is in ``p_i``; year-to-year deviations are in ``r``.
+    Shares sum to 1: person var(p), firm var(psi), sorting 2cov(p, psi), xb var(xb) + 2cov(xb, p + psi + r),
+    residual var(r) + 2cov(r, psi) (cov(p, r) = 0 by construction).
+    """
+    rest = y - psi - xb
+    cnt = np.bincount(pid)
+    pmean = np.bincount(pid, weights=rest) / np.maximum(cnt, 1)
+    p = pmean[pid]
+    r = rest - p
+    V = y.var()
+
+    def cov(a, b):
+        return float(np.mean((a - a.mean()) * (b - b.mean())))
+
+    xb_part = xb.var() + 2 * cov(xb, p) + 2 * cov(xb, psi) + 2 * cov(xb, r)
+    Vn = V - xb_part          # = var(y - xb)
+    parts = {"person": p.var(), "firm": psi.var(), "sorting": 2 * cov(p, psi), "residual": r.var() + 2 * cov(r, psi)}
+    out = {"var": float(V), "var_net_of_xb": float(Vn), "xb": xb_part / V,
+           "corr_person_firm": cov(p, psi) / math.sqrt(max(p.var() * psi.var(), 1e-300))}
+    out.update({k: v / V for k, v in parts.items()})
+    out.update({f"{k}_net_of_xb": v / Vn for k, v in parts.items()})
+    return out
 
 
-def _realised_stats(people, truth, years, lm, EMP, JOIN, F, logy, alpha, psi_cell, Xcomp, Dcomp, Ycomp, Ccomp, EPS, S,
-                    ability, earn_true, days, degree, grad_year, fsm, female, age, by, bm, r_i, c_sex, firms, SE) -> dict:
+def _realised_stats(truth, years, lm, EMP, JOIN, LP, F, alpha, psi_cell, Xcomp, Dcomp, Ccomp, EPS, PT, S, ability, skill,
+                    degree, grad_year, female, cohort, r_i, c_sex, firms, SE, n_cow, truth_ent_year) -> dict:
+    """Statistics of the generated population (DGP facts for truth.json ``_realised``).
+
+    Calibration figures against published statistics are not computed here: they are computed from the
+    released tables, as a researcher would, by :func:`leokit.synth.calibration.calibration_table`.
+    """
     out: dict[str, Any] = {}
     N, Y = EMP.shape
     J = len(firms["w"])
     m = EMP & lm
-    i, k = np.nonzero(m)
-    y = logy[i, k] - Ycomp[i, k]   # net of the (nominal) year effects
-    if len(y) > 10:
-        v = y.var()
-        a = alpha[i]
-        p = psi_cell[i, k]
-        out["akm_log_earnings_var"] = float(v)
-        out["akm_person_variance_share"] = float(a.var() / v)
-        out["akm_firm_variance_share"] = float(p.var() / v)
-        out["akm_sorting_covariance_share"] = float(2 * np.cov(a, p)[0, 1] / v)
-        xb = Xcomp[i, k] + Dcomp[i, k] + Ccomp[i, k]
-        out["akm_xb_variance_share"] = float(xb.var() / v)
-        out["akm_residual_variance_share"] = float(EPS[i, k].var() / v)
-        out["firm_effect_sd_worker_weighted"] = float(p.std())
+    T2 = years[None, :]
+    # ---- AKM decomposition of the log PAYE pay rate net of year effects ---------------------------
+    agec = age_in_taxyear(T2, cohort[:, None])
+    ms = m & (T2 >= 2003) & (agec >= AKM_MIN_AGE)
+    i, k = np.nonzero(ms)
+    if len(i) > 10:
+        ptl = PART_TIME_LOG_FACTOR * PT[i, k]
+        psi = psi_cell[i, k].astype(float)
+        xb = Xcomp[i, k].astype(float) + Ccomp[i, k].astype(float)
+        y = alpha[i] + psi + xb + Dcomp[i, k] + EPS[i, k] + ptl
+        d = _akm_decomposition(i, y, psi, xb)
+        out["akm_sample"] = (f"employed labour-market person-years from 2003/04 (tax years with PAYE earnings records) "
+                             f"at cohort age {AKM_MIN_AGE} and over; outcome log PAYE pay rate net of year effects")
+        out["akm_min_age"] = AKM_MIN_AGE
+        out["akm_person_years"] = int(len(i))
+        out["akm_log_pay_rate_var"] = d["var"]
+        out["akm_person_variance_share"] = d["person"]
+        out["akm_firm_variance_share"] = d["firm"]
+        out["akm_sorting_covariance_share"] = d["sorting"]
+        out["akm_xb_variance_share"] = d["xb"]
+        out["akm_residual_variance_share"] = d["residual"]
+        # the same components as shares of var(y - xb): the pay variance net of the age and coworker terms, the
+        # scale of prime-age AKM studies (little age variation); these are compared with the literature
+        out["akm_log_pay_rate_var_net_of_xb"] = d["var_net_of_xb"]
+        for kk in ("person", "firm", "sorting", "residual"):
+            out[f"akm_{kk}_share_net_of_xb"] = d[f"{kk}_net_of_xb"]
+        out["corr_person_firm_effect"] = d["corr_person_firm"]
+        V = d["var"]
+        out["akm_person_effect_alpha_variance_share"] = float(alpha[i].var() / V)
+        out["akm_part_time_term_variance_share"] = float(ptl.var() / V)
+        out["akm_shock_variance_share"] = float(EPS[i, k].var() / V)
+        out["part_time_share_employed_lm"] = float(PT[i, k].mean())
+        out["part_time_share_employed_lm_female"] = float(PT[i, k][female[i]].mean()) if female[i].any() else None
+        out["part_time_share_employed_lm_male"] = float(PT[i, k][~female[i]].mean()) if (~female[i]).any() else None
+        out["firm_effect_sd_worker_weighted"] = float(psi.std())
         out["firm_effect_sd_unweighted"] = float(firms["psi"].std())
-        jl = JOIN & lm
-        jr, jk = np.nonzero(jl)
-        pj = psi_cell[jr, jk]
-        ok_var = len(jr) > 2 and pj.std() > 0
-        out["realised_sorting_corr"] = float(np.corrcoef(ability[jr], pj)[0, 1]) if ok_var else float("nan")
-        out["corr_person_firm_effect"] = float(np.corrcoef(a, p)[0, 1]) if p.std() > 0 else float("nan")
+    # sorting on ability: corr(ability, premium of the enterprise joined on the employer path)
+    jr, jk = np.nonzero(JOIN)
+    if len(jr) > 2:
+        pj = firms["psi"][LP[jr, jk]]
+        out["realised_sorting_corr"] = float(np.corrcoef(ability[jr], pj)[0, 1]) if pj.std() > 0 else float("nan")
+    # sorting on unobserved skill towards graduate-rich workforces (the reason person fixed effects are needed)
+    ok = m & np.isfinite(S)
+    i2, k2 = np.nonzero(ok)
+    if len(i2) > 10:
+        f2 = F[i2, k2].astype(np.int64)
+        cnt = np.maximum(np.bincount(f2, minlength=J), 1)
+        s2 = S[i2, k2].astype(float)
+        u2 = skill[i2]
+        sd = s2 - (np.bincount(f2, weights=s2, minlength=J) / cnt)[f2]
+        ud = u2 - (np.bincount(f2, weights=u2, minlength=J) / cnt)[f2]
+        out["corr_skill_coworker_share_within_enterprise"] = (
+            float(np.corrcoef(sd, ud)[0, 1]) if sd.std() > 0 and ud.std() > 0 else float("nan"))
+        out["corr_skill_coworker_share"] = float(np.corrcoef(s2, u2)[0, 1]) if s2.std() > 0 else float("nan")
+    out["share_employed_with_coworkers"] = float(np.isfinite(S[EMP]).mean()) if EMP.any() else 0.0
+    out["share_employed_lm_with_coworkers"] = float(np.isfinite(S[m]).mean()) if m.any() else 0.0
+    out["coworkers_median_employed_lm"] = float(np.median(n_cow[m])) if m.any() else 0.0
     # movers: persons with >= 2 distinct labour-market employers
     Fm = np.where(m, F, -1)
     prev = np.concatenate([np.full((N, 1), -1), Fm[:, :-1]], axis=1)
@@ -1247,44 +1504,31 @@ def _realised_stats(people, truth, years, lm, EMP, JOIN, F, logy, alpha, psi_cel
     sz = np.bincount(F[m], minlength=J)
     out["enterprise_sample_worker_years_max"] = int(sz.max()) if len(sz) else 0
     out["enterprise_sample_worker_years_p50_nonzero"] = float(np.median(sz[sz > 0])) if (sz > 0).any() else 0.0
-    out["share_employed_with_coworkers"] = float(np.isfinite(S[EMP]).mean()) if EMP.any() else 0.0
-    # degree return at 29 (exact by construction)
-    t29 = tax_year_age29(by, bm)
+    # degree return at 29 (cohort convention, leokit.years): exact over all graduates by construction
+    t29 = tax_year_age29(cohort)
     ramp29 = degree_ramp(grad_year, t29)
+    k29 = t29 - int(years[0])
+    obs29 = (k29 >= 0) & (k29 < Y)
+    emp29 = np.zeros(N, bool)
+    emp29[obs29] = m[np.flatnonzero(obs29), k29[obs29]]
     for sex, msk in (("female", female), ("male", ~female)):
         g = degree & msk
         out[f"degree_return_{sex}_att_at_29"] = float((r_i[g] * ramp29[g]).mean()) if g.any() else float("nan")
+        ge = g & emp29
+        out[f"degree_return_{sex}_mean_over_employed_at_29"] = (
+            float((r_i[ge] * ramp29[ge]).mean()) if ge.any() else float("nan"))
+        out[f"graduates_{sex}_employed_at_29_n"] = int(ge.sum())
     out["degree_return_centring_constant_female"] = c_sex.get("F", 0.0)
     out["degree_return_centring_constant_male"] = c_sex.get("M", 0.0)
-    # calibration: graduate earnings at 5 and 10 YAG, in 2015/16 terms using the model's nominal index
-    yeff = _year_effects(int(years[0]), int(years[-1]))
-    sustained = EMP & (days >= 182)
-    for yag in (1, 3, 5, 10):
-        kk = np.nan_to_num(grad_year, nan=-99).astype(np.int64) + yag - int(years[0])
-        ok = degree & (kk >= 0) & (kk < Y)
-        rows = np.flatnonzero(ok)
-        kk = kk[rows]
-        sel = sustained[rows, kk]
-        e = earn_true[rows, kk][sel] * np.exp(-yeff[kk][sel])
-        out[f"grad_earnings_{yag}yag_n"] = int(sel.sum())
-        out[f"grad_earnings_{yag}yag_lq_2015"] = _q(e, 0.25)
-        out[f"grad_earnings_{yag}yag_median_2015"] = _q(e, 0.5)
-        out[f"grad_earnings_{yag}yag_uq_2015"] = _q(e, 0.75)
-        out[f"grad_in_sustained_paye_{yag}yag_share"] = float(sel.mean()) if len(sel) else float("nan")
-    # FSM gaps at 25 (ONS): annual PAYE pay > £15,000, and no PAYE earnings
-    t25 = by + 25 - (bm <= 3)
-    k25 = t25 - int(years[0])
-    ok = (k25 >= 0) & (k25 < Y) & (t25 >= 2015) & (t25 <= 2018)   # ONS window: age 25 in 2015/16-2018/19
-    rows = np.flatnonzero(ok)
-    kk = k25[rows]
-    pay = earn_true[rows, kk]
-    emp25 = EMP[rows, kk]
-    for lab, msk in (("fsm", fsm[rows]), ("nonfsm", ~fsm[rows])):
-        out[f"age25_{lab}_n"] = int(msk.sum())
-        out[f"age25_{lab}_share_above_15000"] = float((pay[msk] > 15000).mean()) if msk.any() else float("nan")
-        out[f"age25_{lab}_share_no_paye"] = float((~emp25[msk]).mean()) if msk.any() else float("nan")
     # self-employment share of labour-market person-years aged 18+ (2013/14 on)
-    T2 = years[None, :]
-    w = lm & (age >= 18) & (T2 >= 2013)
+    w = lm & (agec >= 18) & (T2 >= 2013)
     out["self_employed_share_lm_2013_on"] = float(SE[w].mean()) if w.any() else 0.0
+    # synthetic-only enterprise output
+    te = truth_ent_year
+    if len(te) > 10:
+        out["enterprise_output_rows"] = int(len(te))
+        gs = te["graduate_share"].to_numpy()
+        out["corr_productivity_graduate_share"] = (float(np.corrcoef(te["productivity"], gs)[0, 1]) if gs.std() > 0
+                                                   else float("nan"))
+        out["enterprise_output_graduate_share_mean"] = float(te["graduate_share"].mean())
     return out

@@ -12,8 +12,9 @@ generated population, to ``truth.json`` in the output folder.
      "_realised": {...}}   # statistics measured on the generated data (calibration, AKM shares)
 
 An override file may give either ``{"key": value}`` or ``{"key": {"value": value}}``.
-Calibration sources are cited by their ``book/references.bib`` keys in ``data_synthetic/README.md``
-and in the generator modules (e.g. [Belfield2018], [BoliverJones2025], [SuttonTrust2017]).
+Sources are cited by their keys in ``book/references.bib`` (e.g. [Belfield2018], [BoliverJones2025],
+[SuttonTrust2017]); the calibration of the generated data against published figures is in
+``data_synthetic/README.md`` (:func:`leokit.synth.calibration.calibration_table`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,22 @@ TARIFF_GROUPS = ("high", "medium", "low")
 # key -> (default value, one-line definition)
 DEFAULTS: dict[str, tuple[Any, str]] = {
     # --- returns to a degree (returns exemplar) -------------------------------------------------
-    "degree_return_female": (0.26, "Causal effect of completing a first degree on log annual PAYE earnings in the tax year in "
-                                   "which the person reaches age 29 (ATT: average over female graduates; subject and tariff "
-                                   "deviations are centred to zero over female graduates). Calibrated to IFS (Belfield et al. 2018)."),
-    "degree_return_male": (0.06, "As degree_return_female, for male graduates (IFS: about 0.06 for men at 29)."),
+    "degree_return_female": (0.26, "Average effect on the treated (female first-degree graduates) of completing a first degree "
+                                   "on the log PAYE pay rate in the tax year in which the person's KS4 cohort C is 29, i.e. the tax "
+                                   "year starting in April C + 12 (leokit.years.taxyear_at_age(29, C); contract C1). Log PAYE pay "
+                                   "rate = log annualised PAYE pay (leokit.derive.annualised_earnings): leo_earnings.Earnings "
+                                   "summed over the person's EDUKEYs, divided by the days in PAYE employment that tax year "
+                                   "(leo_employment spells), times 365. Graduate = a classified first degree in the HESA "
+                                   "qualifier records. Population: all female graduates of the synthetic cohorts; the potential "
+                                   "pay rates exist for everyone in the generator and are observed for those in PAYE employment "
+                                   "that year. Exact in the generator: the degree shifts full-year log pay by D x r_i and nothing "
+                                   "else on the pay-rate path depends on the person's own degree (employer, region, part-time "
+                                   "status, age profile, pay shocks), so the mean of D x r_i over female graduates is this value. "
+                                   "Not part of the parameter: effects of the degree on whether the person is in PAYE employment, "
+                                   "abroad, self-employed or on benefits (extensive margins), on days worked, and hence on annual "
+                                   "(not annualised) earnings. Subject and tariff deviations are centred to zero over female "
+                                   "graduates. Calibrated to [Belfield2018] (women about 26% at 29)."),
+    "degree_return_male": (0.06, "As degree_return_female, for male first-degree graduates ([Belfield2018]: about 6% for men at 29)."),
     "degree_return_subject_medicine": (0.20, "Deviation of the log-earnings return for medicine & dentistry from the average return (before centring)."),
     "degree_return_subject_stem": (0.08, "Deviation of the return for STEM subjects from the average return (before centring)."),
     "degree_return_subject_econ_business_law": (0.10, "Deviation of the return for economics, business and law (before centring)."),
@@ -55,11 +68,31 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "school_peer_effect": (0.15, "Effect on own KS4 attainment (in SD of the KS4 score, standardised within cohort) of a 1-unit "
                                   "increase in the leave-one-out school-cohort mean of standardised KS2 attainment (KS2 standardised "
                                   "within year to mean 0, SD 1 across pupils)."),
-    "coworker_graduate_share_effect": (0.10, "Effect on own log annual PAYE earnings of raising the leave-one-out share of first-degree "
-                                              "graduates among coworkers (others with the same main_enterprise in the same tax year) "
-                                              "from 0 to 1."),
-    "firm_effect_sd": (0.15, "Standard deviation of enterprise wage premia (log points) across enterprises, worker-weighted target."),
-    "worker_firm_sorting": (0.35, "Strength of sorting: correlation between worker ability and the premium of the enterprise they join."),
+    "coworker_graduate_share_effect": (0.10, "Effect on the log PAYE pay rate (as defined for degree_return_female) of raising S "
+                                              "from 0 to 1, where S is the leave-one-out share of first-degree graduates among the "
+                                              "person's coworkers: the other sample persons whose main_enterprise (leo_earnings, the "
+                                              "only employer LEO links to a person-year) is the same ENTKEY in the same tax year; "
+                                              "a coworker is a graduate in tax year T if their first degree was awarded in an "
+                                              "academic year ending in T or earlier. Constant across persons and years; only "
+                                              "person-years with at least one coworker carry it. Coworkers are the synthetic sample "
+                                              "(a few cohorts), not the enterprise's whole workforce. Workers with high unobserved "
+                                              "skill join enterprises whose graduate share is high, so estimates need person (and "
+                                              "enterprise) fixed effects."),
+    "firm_graduate_share_productivity_effect": (0.30, "SYNTHETIC-ONLY outcome. Effect on an enterprise's log output per worker "
+                                                       "(syn_enterprise_output.syn_log_output_per_worker, leo_i2) of raising G from "
+                                                       "0 to 1, where G is the graduate share among its workers in the tax year: the "
+                                                       "persons whose leo_earnings record for that tax year names it as "
+                                                       "main_enterprise, graduate as for coworker_graduate_share_effect. Constant "
+                                                       "across enterprises and years. More productive enterprises pay more and so "
+                                                       "attract more graduates: a cross-section is biased upwards, enterprise and "
+                                                       "year fixed effects recover the effect. Illustrative value (no published "
+                                                       "calibration)."),
+    "firm_effect_sd": (0.15, "Standard deviation of the enterprise wage premia psi_j (log points, in full-year log pay and so in "
+                             "the log PAYE pay rate), weighted by the expected distribution of joined enterprises (worker "
+                             "weighting); the realised worker-weighted SD is _realised.firm_effect_sd_worker_weighted."),
+    "worker_firm_sorting": (0.35, "Correlation between a worker's (latent, standardised) ability and the premium of the enterprise "
+                                  "they join, in expectation under the job-choice model (realised: "
+                                  "_realised.realised_sorting_corr)."),
     # --- contextual offers exemplar -------------------------------------------------------------
     "contextual_offer_high_tariff_entry_effect": (0.08, "Regression-discontinuity estimand: effect of contextual-offer eligibility "
                                                         "on the probability that a UCAS applicant enters a high-tariff provider, "
@@ -93,8 +126,10 @@ REALISED_KEYS = (
     "contextual_offer_earnings_effect",       # effect on the degree component of log pay at 29 (via tariff)
     "contextual_offer_tariff_return_effect",  # effect on the tariff deviation of the degree return
     "contextual_offer_adoption_effect_eligible_share",  # DiD truth: adoption effect on eligible share of entrants
-    "akm_firm_variance_share",                # var(firm effect) / var(log earnings), employed person-years
-    "akm_sorting_covariance_share",           # 2 cov(person, firm) / var(log earnings)
+    "akm_firm_variance_share",                # var(firm premium) / var(log pay rate net of year effects), see _realised["akm_sample"]
+    "akm_sorting_covariance_share",           # 2 cov(person component, firm premium) / the same variance
+    "degree_return_female_att_at_29",         # mean of D r_i over female graduates at T29 (= degree_return_female)
+    "degree_return_male_att_at_29",
 )
 
 
