@@ -56,10 +56,10 @@ from leokit.census import CENSUS_TABLE_PATTERN, census_base_names, harmonise_cen
 from leokit.errors import DataFolderError, SRSTranslationError, UnknownTableError
 from leokit.paths import ENV_VAR, resolve_data_dir, table_files
 from leokit.schema import SRS_DATABASES
-from leokit.srs import PROJECT_ENV_VAR, TSQL_FUNCTIONS, srs_name, srs_project, to_srs_sql
+from leokit.srs import PROJECT_ENV_VAR, TSQL_FUNCTIONS, srs_dialect, srs_name, srs_project, to_srs_sql
 
-__all__ = ["connect", "query", "views", "srs_name", "to_srs_sql", "srs_project", "census_long_sql",
-           "Connection", "DataFolderError", "SRSTranslationError",
+__all__ = ["connect", "query", "views", "srs_name", "to_srs_sql", "srs_project", "srs_dialect",
+           "census_long_sql", "Connection", "DataFolderError", "SRSTranslationError",
            "SRS_DATABASES", "SCHEMAS", "PROJECT_ENV_VAR", "CENSUS_VIEW", "TSQL_FUNCTIONS"]
 
 

@@ -24,7 +24,7 @@ from leokit import schema as _schema
 from leokit.errors import SRSTranslationError
 from leokit.schema import SRS_DATABASES
 
-__all__ = ["srs_name", "to_srs_sql", "srs_project", "PROJECT_ENV_VAR", "TSQL_FUNCTIONS"]
+__all__ = ["srs_name", "to_srs_sql", "srs_project", "srs_dialect", "PROJECT_ENV_VAR", "TSQL_FUNCTIONS"]
 
 #: Environment variable holding the SRS project number (the per-project SQL Server schema).
 PROJECT_ENV_VAR = "LEOKIT_SRS_PROJECT"
@@ -79,8 +79,10 @@ NVARCHAR DATE DATETIME DATETIME2 SMALLDATETIME TIME DATETIMEOFFSET BINARY VARBIN
 _tsql_dialect = None
 
 
-def _srs_dialect():
-    """sqlglot's T-SQL dialect, writing quoted identifiers as "name" (as the SRS names are written)."""
+def srs_dialect():
+    """sqlglot's T-SQL dialect as the kit writes it (quoted identifiers as "name", as the SRS names are written):
+    :func:`to_srs_sql` writes with it, and ``sqlglot.transpile(tsql, read=srs_dialect(), write="duckdb")`` reads
+    its output back (the book's SQL page and the tests run translated queries in DuckDB that way)."""
     global _tsql_dialect
     if _tsql_dialect is None:
         from sqlglot.dialects.tsql import TSQL
@@ -129,7 +131,7 @@ def to_srs_sql(sql: str, project: str | None = None, *, public: str | None = Non
     import sqlglot
     from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
-    dialect = _srs_dialect()
+    dialect = srs_dialect()
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as e:
@@ -491,7 +493,7 @@ def _check_functions(tree) -> None:
     from sqlglot import exp
     from sqlglot.errors import UnsupportedError
 
-    dialect = _srs_dialect()
+    dialect = srs_dialect()
     for node in tree.walk():
         if isinstance(node, exp.DataType):
             text = node.sql(dialect=dialect)

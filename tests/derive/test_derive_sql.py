@@ -10,7 +10,6 @@ import sqlglot
 
 import leokit.derive as d
 from leokit import db
-from leokit import srs as leokit_srs
 from leokit.derive import sql as dsql
 
 
@@ -153,7 +152,7 @@ def test_srs_sql_gives_the_pandas_results(seed):
     keys = ["AE_ID", "TaxYear"]
 
     def srs(q):
-        back = sqlglot.transpile(db.to_srs_sql(dsql.read_sql(q), "12345"), read=leokit_srs._srs_dialect(), write="duckdb")[0]
+        back = sqlglot.transpile(db.to_srs_sql(dsql.read_sql(q), "12345"), read=db.srs_dialect(), write="duckdb")[0]
         return con.execute(back).df()
 
     paye_pd = d.annual_paye_earnings(earn, lookup)
