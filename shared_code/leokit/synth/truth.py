@@ -61,7 +61,12 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "firm_effect_sd": (0.15, "Standard deviation of enterprise wage premia (log points) across enterprises, worker-weighted target."),
     "worker_firm_sorting": (0.35, "Strength of sorting: correlation between worker ability and the premium of the enterprise they join."),
     # --- contextual offers exemplar -------------------------------------------------------------
-    "contextual_offer_high_tariff_entry_effect": (0.08, "Regression-discontinuity estimand: effect of contextual-offer eligibility "
+    # Default 0.05: the low end of the +5 to +10 pp suggested for marginal applicants; it puts the probability
+    # shift for marginal applicants at about 0.45 ("about half" of Durham's contextual entrants would not have had
+    # their offer confirmed [BoliverJones2025]) and leaves room for a clearly different key (2.5 x 0.05 = 0.125)
+    # within what a believable scheme can produce: a two-grade scheme at the default cut-off can move at most
+    # B(cutoff) = 0.11-0.12 of applicants (seed-dependent), a three-grade one (grade_reduction = 3) 0.16-0.18.
+    "contextual_offer_high_tariff_entry_effect": (0.05, "Regression-discontinuity estimand: effect of contextual-offer eligibility "
                                                         "on the probability that a UCAS applicant enters a high-tariff provider, "
                                                         "at the cut-off, in cycles when every adopting provider has adopted. "
                                                         "Only marginal applicants (strict on stated offers, with predicted or "
@@ -93,6 +98,8 @@ REALISED_KEYS = (
     "contextual_offer_earnings_effect",       # effect on the degree component of log pay at 29 (via tariff)
     "contextual_offer_tariff_return_effect",  # effect on the tariff deviation of the degree return
     "contextual_offer_adoption_effect_eligible_share",  # DiD truth: adoption effect on eligible share of entrants
+    "contextual_offer_adoption_spillover_eligible_share",  # ... and the spillover onto not-yet/never adopters
+    "contextual_offer_adoption_did_estimand_eligible_share",  # effect minus spillover: what a DiD estimates
     "akm_firm_variance_share",                # var(firm effect) / var(log earnings), employed person-years
     "akm_sorting_covariance_share",           # 2 cov(person, firm) / var(log earnings)
 )
