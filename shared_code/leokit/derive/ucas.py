@@ -54,22 +54,27 @@ def ucas_alevel_points(ucas_qualifications: pd.DataFrame) -> pd.DataFrame:
     ucas_achieved_points, ucas_n_predicted]`` (missing where the applicant has no such grades)."""
     q = ucas_qualifications
     require_columns(q, ["unique_id_cycle", "qualification_status", "grade"], "ucas_qualifications")
-    is_al = (q["qualification_description"].astype("string").str.strip().eq("GCE Advanced Level").fillna(False)
-             if "qualification_description" in q.columns else pd.Series(True, index=q.index))
-    pts = q["grade"].astype("string").str.strip().str.upper().map(ALEVEL_TARIFF).astype("float64")
-    d = pd.DataFrame({"unique_id_cycle": q["unique_id_cycle"].to_numpy(),
-                      "status": q["qualification_status"].astype("string").to_numpy(),
-                      "pts": pts.to_numpy()})[is_al.to_numpy(dtype=bool) & pts.notna().to_numpy(dtype=bool)]
-    d = d.sort_values(["unique_id_cycle", "status", "pts"], ascending=[True, True, False], kind="stable")
-    top = d.groupby(["unique_id_cycle", "status"], sort=False).head(3)
-    best = top.groupby(["unique_id_cycle", "status"], sort=True)["pts"].sum().unstack("status")
-    n_pred = d[d["status"] == "Pending"].groupby("unique_id_cycle").size()
-    ids = pd.Index(pd.unique(q["unique_id_cycle"].dropna()), name="unique_id_cycle").sort_values()
-    out = pd.DataFrame(index=ids)
-    out["ucas_predicted_points"] = best["Pending"].reindex(ids) if "Pending" in best.columns else np.nan
-    out["ucas_achieved_points"] = best["Gained"].reindex(ids) if "Gained" in best.columns else np.nan
-    out["ucas_n_predicted"] = n_pred.reindex(ids).fillna(0).astype("int64")
-    return out.reset_index()
+    is_al = (q["qualification_description"].eq("GCE Advanced Level").fillna(False).to_numpy(dtype=bool)
+             if "qualification_description" in q.columns else np.ones(len(q), bool))
+    pts = pd.Series(q["grade"].to_numpy(dtype=object)).map(ALEVEL_TARIFF).to_numpy(dtype="float64")
+    status = q["qualification_status"].astype(object).to_numpy()
+    ids, uniq = pd.factorize(q["unique_id_cycle"], sort=True)
+    out = pd.DataFrame({"unique_id_cycle": np.asarray(uniq, dtype=object)})
+    n = len(uniq)
+    for st, col in (("Pending", "ucas_predicted_points"), ("Gained", "ucas_achieved_points")):
+        keep = is_al & ~np.isnan(pts) & (status == st) & (ids >= 0)
+        i, v = ids[keep], pts[keep]
+        order = np.lexsort((-v, i))  # by applicant, best grade first
+        i, v = i[order], v[order]
+        first = np.r_[True, i[1:] != i[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(i)), 0))
+        top = (np.arange(len(i)) - start) < 3  # the best three of each applicant
+        total = np.bincount(i[top], weights=v[top], minlength=n)
+        has = np.bincount(i, minlength=n) > 0
+        out[col] = np.where(has, total, np.nan)
+        if st == "Pending":
+            out["ucas_n_predicted"] = np.bincount(i, minlength=n).astype("int64")
+    return out[["unique_id_cycle", "ucas_predicted_points", "ucas_achieved_points", "ucas_n_predicted"]]
 
 
 @derived(
