@@ -42,9 +42,19 @@ def _generate_cmd():
         p.add_argument("--readme", default=None,
                        help="also regenerate the generated sections of this README, e.g. data_synthetic/README.md "
                             "(default: none)")
+        p.add_argument("--reuse", action="store_true",
+                       help="do nothing if OUT/truth.json shows data from this generator version with the same "
+                            "seed, scale, cohorts and truth; used by 'make exemplar-data' (default: always generate)")
 
     def run(a: argparse.Namespace) -> int:
         from leokit.synth.generate import generate
+        if a.reuse:
+            from leokit.synth.cache import up_to_date
+            ok, why = up_to_date(a.out, seed=a.seed, scale=a.scale, cohorts=a.cohorts, truth=a.truth)
+            if ok:
+                print(f"{why}: not regenerated")
+                return 0
+            print(f"generating: {why}")
         res = generate(a.out, seed=a.seed, scale=a.scale, cohorts=a.cohorts, truth=a.truth, progress=not a.no_progress)
         if a.readme:
             from leokit.synth.calibration import update_readme

@@ -123,6 +123,7 @@ from .outcomes import (
     yag_taxyear,
 )
 from .employer import coworker_loo, idbr_source_year, main_employer
+from .ucas import OFFER_DECISIONS, ucas_alevel_points, ucas_offers_and_placement
 from . import sql  # noqa: E402  (SQL versions of the core outcomes; imports no database driver)
 
 
@@ -161,5 +162,6 @@ __all__ = [
     "AGES", "YAGS", "LINKAGE_STATUSES", "attach_outcomes", "linked_persons", "outcomes_at_age", "outcomes_yag",
     "person_year_outcomes", "yag_taxyear",
     "coworker_loo", "idbr_source_year", "main_employer",
+    "OFFER_DECISIONS", "ucas_alevel_points", "ucas_offers_and_placement",
     "pmr_to_person", "sql",
 ]
