@@ -58,7 +58,7 @@ EXEMPLAR_SCALE := 20000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_ROOT_USER_ACTION := ignore
 
-.PHONY: help venv exemplar-data book test browser-test chromium lock clean distclean
+.PHONY: help venv exemplar-data exemplar-outputs book test browser-test chromium lock clean distclean
 
 help:
 	@echo "make book   - build the HTML book into _build/html (creates .venv if missing)"
@@ -66,6 +66,7 @@ help:
 	@echo "make browser-test - check the built book in headless Chromium (after make book)"
 	@echo "make chromium - install Debian's chromium if missing (root; used by CI)"
 	@echo "make exemplar-data - generate (once) the larger synthetic data of the advanced exemplars"
+	@echo "make exemplar-outputs - re-execute the exemplar notebooks in place (then commit them)"
 	@echo "make venv   - create/update .venv from $(LOCK)"
 	@echo "make lock   - regenerate $(LOCK) from pyproject.toml"
 	@echo "make clean  - remove _build/"
@@ -90,6 +91,17 @@ venv:
 exemplar-data: venv
 	$(GUARDED) $(PY) -m leokit generate --out $(EXEMPLAR_DATA) --seed $(EXEMPLAR_SEED) \
 	  --scale $(EXEMPLAR_SCALE) --cohorts 12 --no-progress --reuse
+
+# Re-execute every exemplar notebook in place (in its own folder, under the
+# network guard) and store its outputs: run after a change to leokit or the
+# data, then commit the notebooks (strict nbval compares the stored outputs).
+# One notebook: make exemplar-outputs EXEMPLARS=exemplars/NAME.ipynb
+EXEMPLARS ?= $(wildcard exemplars/*.ipynb)
+exemplar-outputs: venv exemplar-data
+	@for nb in $(EXEMPLARS); do \
+	  echo "executing $$nb"; \
+	  $(GUARDED) $(VENV)/bin/jupyter execute --inplace --timeout=600 --kernel_name=python3 "$$nb"; \
+	done
 
 book: venv exemplar-data
 	$(if $(strip $(BOOK_PREBUILD)),$(GUARDED) $(BOOK_PREBUILD))
