@@ -8,6 +8,10 @@
 #               check every page; screenshots go to _build/screenshots/
 #   make chromium
 #               install Debian's chromium if it is missing (needs root; CI)
+#   make exemplar-data
+#               generate the larger synthetic data set the advanced exemplars
+#               read by default (seeded; skipped when it is up to date for
+#               this generator version, seed and scale); book and test run it
 #   make venv   only the bootstrap (idempotent; quick when up to date)
 #   make lock   regenerate requirements/lock.txt from pyproject.toml
 #   make clean  remove _build/
@@ -40,16 +44,29 @@ BOOK_PREBUILD :=
 
 PYTEST_ARGS ?=
 
+# The larger synthetic data set of the advanced exemplars (contextual offers:
+# an informative regression discontinuity needs about 20,000 pupils per
+# cohort; the committed data_synthetic/ has 2,500). Generated once into a
+# stable path under _build/ and reused while its truth.json records the same
+# generator version, seed, scale and cohorts (python -m leokit generate
+# --reuse). The notebooks' default data_dir and tests/exemplars read these
+# three lines: keep each on one line.
+EXEMPLAR_DATA := _build/data/synthetic_20000
+EXEMPLAR_SEED := 20261129
+EXEMPLAR_SCALE := 20000
+
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_ROOT_USER_ACTION := ignore
 
-.PHONY: help venv book test browser-test chromium lock clean distclean
+.PHONY: help venv exemplar-data exemplar-outputs book test browser-test chromium lock clean distclean
 
 help:
 	@echo "make book   - build the HTML book into _build/html (creates .venv if missing)"
 	@echo "make test   - run the full test suite (creates .venv if missing)"
 	@echo "make browser-test - check the built book in headless Chromium (after make book)"
 	@echo "make chromium - install Debian's chromium if missing (root; used by CI)"
+	@echo "make exemplar-data - generate (once) the larger synthetic data of the advanced exemplars"
+	@echo "make exemplar-outputs - re-execute the exemplar notebooks in place (then commit them)"
 	@echo "make venv   - create/update .venv from $(LOCK)"
 	@echo "make lock   - regenerate $(LOCK) from pyproject.toml"
 	@echo "make clean  - remove _build/"
@@ -70,18 +87,34 @@ venv:
 	echo "$$want" > $(STAMP); \
 	echo "$(VENV) ready"
 
-book: venv
+# About 35 s on 2 cores the first time; a no-op while up to date.
+exemplar-data: venv
+	$(GUARDED) $(PY) -m leokit generate --out $(EXEMPLAR_DATA) --seed $(EXEMPLAR_SEED) \
+	  --scale $(EXEMPLAR_SCALE) --cohorts 12 --no-progress --reuse
+
+# Re-execute every exemplar notebook in place (in its own folder, under the
+# network guard) and store its outputs: run after a change to leokit or the
+# data, then commit the notebooks (strict nbval compares the stored outputs).
+# One notebook: make exemplar-outputs EXEMPLARS=exemplars/NAME.ipynb
+EXEMPLARS ?= $(wildcard exemplars/*.ipynb)
+exemplar-outputs: venv exemplar-data
+	@for nb in $(EXEMPLARS); do \
+	  echo "executing $$nb"; \
+	  $(GUARDED) $(VENV)/bin/jupyter execute --inplace --timeout=600 --kernel_name=python3 "$$nb"; \
+	done
+
+book: venv exemplar-data
 	$(if $(strip $(BOOK_PREBUILD)),$(GUARDED) $(BOOK_PREBUILD))
 	$(GUARDED) $(VENV)/bin/jupyter-book build $(JB_FLAGS) .
 	@echo "Book built: open _build/html/index.html"
 
-test: venv
+test: venv exemplar-data
 	$(GUARDED) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser test needs the built book, so it is not part of `make test`
 # (there it is skipped with the reason). Here a missing book or a missing
 # chromium is a failure, not a skip.
-browser-test: venv
+browser-test: venv exemplar-data
 	@test -f _build/html/book/intro.html || { echo "no built book: run 'make book' first" >&2; exit 1; }
 	$(GUARDED) LEOKIT_BOOK_HTML="$(CURDIR)/_build/html" LEOKIT_REQUIRE_BROWSER_TEST=1 \
 	  LEOKIT_SCREENSHOTS="$(CURDIR)/_build/screenshots" \

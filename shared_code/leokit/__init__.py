@@ -9,9 +9,11 @@ layer (top first)     modules
 entry points          ``leokit.__main__`` (command line), ``leokit.setup_check``
 generate              ``leokit.synth`` - the synthetic-data generator (a producer of tables; nothing
                       in the package imports it)
-disclosure check      ``leokit.sdc`` - statistical disclosure control for every table and figure
-analyse               ``leokit.analyse`` - estimation helpers for the exemplars
-derive                ``leokit.derive`` - the simplified, consistent set of derived variables with metadata
+analyse               ``leokit.analyse`` - estimation helpers for the exemplars (the tables and figures
+                      they return are checked by ``leokit.sdc``)
+derive | sdc          ``leokit.derive`` - the simplified, consistent set of derived variables with
+                      metadata | ``leokit.sdc`` - statistical disclosure control for every table and
+                      figure (it imports nothing but ``leokit.errors``)
 context               ``leokit.context`` - area, provider and employer context
 link                  ``leokit.link`` - identity linkage PMR / RECORDID / EDUKEY through AE_ID, with match
                       reports

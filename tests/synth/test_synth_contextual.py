@@ -130,6 +130,10 @@ def test_contextual_entrants_near_published_figures(world):
     assert r["contextual_offer_first_class_effect"] <= 0.01
     assert r["contextual_offer_adoption_effect_eligible_share"] > 0
     assert r["contextual_offer_adoption_spillover_eligible_share"] <= 0.005
+    # what a DiD against the comparison providers estimates: the effect minus the (negative) spillover
+    assert r["contextual_offer_adoption_did_estimand_eligible_share"] >= r["contextual_offer_adoption_effect_eligible_share"]
+    assert set(r["contextual_offer_adoption_did_estimand_eligible_share_by_event_time"]) <= set(
+        r["contextual_offer_adoption_effect_eligible_share_by_event_time"])
     json.dumps(r)  # serialisable
 
 

@@ -7,6 +7,10 @@ only to put the planted value beside an estimate.
 
 * :mod:`leokit.analyse.results` - the exemplars' results contract (one JSON object per headline
   estimate: ``name, truth_key, estimate, se, ci_low, ci_high, truth, covered``).
+* :mod:`leokit.analyse.rd` - regression discontinuity with rdrobust: estimates, a standard table, a
+  disclosure-checked RD plot, density (manipulation) test, bandwidth sensitivity, placebo cut-offs, balance.
+* :mod:`leokit.analyse.event_study` - staggered-adoption event studies with pyfixest: did2s and plain TWFE.
+* :mod:`leokit.analyse.linkage` - match reports of a chain of joins as one table fit for release.
 """
 
 from leokit.analyse.results import (  # noqa: F401
@@ -19,5 +23,7 @@ from leokit.analyse.results import (  # noqa: F401
     write_results,
 )
 
-__all__ = ["RESULT_KEYS", "Estimate", "estimate_from_fit", "read_truth", "results_frame", "truth_value",
+from leokit.analyse import event_study, linkage, rd  # noqa: E402,F401  (rdrobust/pyfixest load on first use)
+
+__all__ = ["event_study", "linkage", "rd", "RESULT_KEYS", "Estimate", "estimate_from_fit", "read_truth", "results_frame", "truth_value",
            "write_results"]

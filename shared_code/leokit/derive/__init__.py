@@ -126,6 +126,7 @@ from leokit.derive.outcomes import (
     yag_taxyear,
 )
 from leokit.derive.employer import coworker_loo, idbr_source_year, main_employer
+from leokit.derive.ucas import OFFER_DECISIONS, ucas_alevel_points, ucas_offers_and_placement
 from leokit.derive import sql  # noqa: E402  (SQL versions of the core outcomes; imports no database driver)
 
 
@@ -162,5 +163,6 @@ __all__ = [
     "AGES", "YAGS", "LINKAGE_STATUSES", "attach_outcomes", "linked_persons", "outcomes_at_age", "outcomes_yag",
     "person_year_outcomes", "yag_taxyear",
     "coworker_loo", "idbr_source_year", "main_employer",
+    "OFFER_DECISIONS", "ucas_alevel_points", "ucas_offers_and_placement",
     "pmr_to_person", "sql",
 ]

@@ -20,7 +20,8 @@ apprentices. A learner achieves their aims (``outcome = 1``) with probability ``
 
 *UCAS admissions and contextual offers* (the planted RD and DiD): see :mod:`leokit.synth.ucas`.
 A-level takers apply (cycle = cohort + 2) with probability
-``expit(0.9 + 0.8 ks4_z + 0.3 background + 0.3 female + 0.9 FSM)``. Providers (24 high, 40 medium,
+``expit(0.3 + 0.8 ks4_z + 0.3 background + 0.3 female + 1.0 FSM)`` (calibrated to the ONS
+shares with a first degree by 30: FSM 16.2%, non-FSM 28.2% [ONS-FSM30]). Providers (24 high, 40 medium,
 50 low tariff) have a typical standard offer set by their quality rank within the tariff group
 (high ABB-A*AA, medium BCC-ABB, low DDD-BCC) and a floor under any contextual offer (high BBC,
 medium CCC, low DDE).
@@ -136,7 +137,7 @@ def simulate_education(rng: np.random.Generator, P: pd.DataFrame, truth: dict) -
     # ---- UCAS admissions with contextual offers ------------------------------------------------------
     prov = build_providers(rng, truth)
     out["providers"] = prov
-    applicant = alev & (rng.random(n) < expit(0.9 + 0.8 * ks4 + 0.3 * bg + 0.3 * female + 0.9 * fsm6))
+    applicant = alev & (rng.random(n) < expit(0.3 + 0.8 * ks4 + 0.3 * bg + 0.3 * female + 1.0 * fsm6))
     P["ucas_applicant"] = applicant.astype(np.int64)
     cycle = cohort + 2
     x = P["idaci_score"].to_numpy()

@@ -110,6 +110,7 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
     tr = T.merge_truth(override)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "truth.json").unlink(missing_ok=True)  # a run that stops half way never looks complete (synth.cache)
     for db in _DATABASES:  # remove stale tables of an earlier run
         d = out / db
         if d.is_dir():

@@ -94,7 +94,12 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
                                   "they join, in expectation under the job-choice model (realised: "
                                   "_realised.realised_sorting_corr)."),
     # --- contextual offers exemplar -------------------------------------------------------------
-    "contextual_offer_high_tariff_entry_effect": (0.08, "Regression-discontinuity estimand: effect of contextual-offer eligibility "
+    # Default 0.05: the low end of the +5 to +10 pp suggested for marginal applicants; it puts the probability
+    # shift for marginal applicants at about 0.45 ("about half" of Durham's contextual entrants would not have had
+    # their offer confirmed [BoliverJones2025]) and leaves room for a clearly different key (2.5 x 0.05 = 0.125)
+    # within what a believable scheme can produce: a two-grade scheme at the default cut-off can move at most
+    # B(cutoff) = 0.11-0.12 of applicants (seed-dependent), a three-grade one (grade_reduction = 3) 0.16-0.18.
+    "contextual_offer_high_tariff_entry_effect": (0.05, "Regression-discontinuity estimand: effect of contextual-offer eligibility "
                                                         "on the probability that a UCAS applicant enters a high-tariff provider, "
                                                         "at the cut-off, in cycles when every adopting provider has adopted. "
                                                         "Only marginal applicants (strict on stated offers, with predicted or "
@@ -126,6 +131,8 @@ REALISED_KEYS = (
     "contextual_offer_earnings_effect",       # effect on the degree component of log pay at 29 (via tariff)
     "contextual_offer_tariff_return_effect",  # effect on the tariff deviation of the degree return
     "contextual_offer_adoption_effect_eligible_share",  # DiD truth: adoption effect on eligible share of entrants
+    "contextual_offer_adoption_spillover_eligible_share",  # ... and the spillover onto not-yet/never adopters
+    "contextual_offer_adoption_did_estimand_eligible_share",  # effect minus spillover: what a DiD estimates
     "akm_firm_variance_share",                # var(firm premium) / var(log pay rate net of year effects), see _realised["akm_sample"]
     "akm_sorting_covariance_share",           # 2 cov(person component, firm premium) / the same variance
     "degree_return_female_att_at_29",         # mean of D r_i over female graduates at T29 (= degree_return_female)

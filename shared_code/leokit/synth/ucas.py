@@ -46,9 +46,11 @@ triangular kernel, bandwidth 0.05, all cycles under hypothetical full adoption) 
 ``delta = contextual_offer_high_tariff_entry_effect / B(cutoff)``, so the RD estimand equals the key (up to
 sampling noise in the realised population, written to ``truth.json`` under ``_realised``). ``delta`` is
 the probability shift for marginal applicants ("about half of Durham's contextual entrants would not
-have had their offer confirmed" [BoliverJones2025] corresponds to ``delta`` of about 0.5). A key above
+have had their offer confirmed" [BoliverJones2025] corresponds to ``delta`` of about 0.5; the default key 0.05 gives
+about 0.45). A key above
 ``B(cutoff)`` cannot be produced by a scheme of ``R`` grades and raises ``ValueError`` (at the default
-``R = 2`` and cut-off 0.18, ``B(cutoff)`` is about 0.12); on small data, where ``B(cutoff)`` is imprecise
+``R = 2`` and cut-off 0.18, ``B(cutoff)`` is 0.11-0.12 depending on the seed's providers; with ``R = 3`` 0.16-0.18:
+a key of 0.125, 2.5 times the default, needs a three-grade scheme); on small data, where ``B(cutoff)`` is imprecise
 (the estimate's bandwidth widens until it holds 2,000 applicants), a key within three standard errors
 above it, or any key when there are fewer than 2,000 applicants, sets ``delta = 1`` and ``_realised``
 says so (``contextual_offer_marginal_probability_shift_capped``). In cycles before full adoption only adopted
@@ -444,9 +446,10 @@ def _did_truth(P: pd.DataFrame, edu: dict, prov: Providers, cut: float) -> dict:
             s1 = float((at & (p_act == p) & elig).sum() / n1)
             s0 = float((at & (p_0 == p) & elig).sum() / n0)
             adopted = prov.adopt_cycle[p] <= t  # False for NaN (never)
-            rows.append((adopted, t - prov.adopt_cycle[p] if adopted else np.nan, n1, s1 - s0))
+            rows.append((adopted, t - prov.adopt_cycle[p] if adopted else np.nan, n1, s1 - s0, t))
     out: dict = {"contextual_offer_adoption_effect_eligible_share": None,
-                 "contextual_offer_adoption_spillover_eligible_share": None}
+                 "contextual_offer_adoption_spillover_eligible_share": None,
+                 "contextual_offer_adoption_did_estimand_eligible_share": None}
     if not rows:
         return out
     a = np.array(rows, float)
@@ -458,11 +461,24 @@ def _did_truth(P: pd.DataFrame, edu: dict, prov: Providers, cut: float) -> dict:
             for e in np.unique(a[tr, 1])}
     if co.any():
         out["contextual_offer_adoption_spillover_eligible_share"] = float(np.average(a[co, 3], weights=a[co, 2]))
+    # what a DiD against the not-yet- and never-adopted providers estimates: each adopted provider-cycle's
+    # effect minus the same cycle's (entrant-weighted) spillover onto those comparison providers
+    spill = {t: float(np.average(a[co & (a[:, 4] == t), 3], weights=a[co & (a[:, 4] == t), 2]))
+             for t in np.unique(a[co, 4])}
+    dd = tr & np.isin(a[:, 4], list(spill))
+    if dd.any():
+        net = a[dd, 3] - np.array([spill[t] for t in a[dd, 4]])
+        out["contextual_offer_adoption_did_estimand_eligible_share"] = float(np.average(net, weights=a[dd, 2]))
+        out["contextual_offer_adoption_did_estimand_eligible_share_by_event_time"] = {
+            str(int(e)): float(np.average(net[a[dd, 1] == e], weights=a[dd, 2][a[dd, 1] == e]))
+            for e in np.unique(a[dd, 1])}
     out["contextual_offer_adoption_effect_note"] = (
         "difference-in-differences truth on the eligible share (IDACI >= cut-off) of a high-tariff provider's UCAS "
         "entrants: actual minus the share had no provider made contextual offers (state 0 for everyone); "
         "adoption_effect = entrant-weighted mean over provider-cycles from the provider's adoption on (by event time "
         "= cycles since adoption); spillover = the same over not-yet- and never-adopted high-tariff providers in "
         "cycles after the first adoption (eligible applicants drawn to adopters). A DiD against those providers "
-        "estimates about adoption_effect minus spillover")
+        "estimates about adoption_effect minus spillover: did_estimand = entrant-weighted mean over adopted "
+        "provider-cycles of the effect minus the same cycle's spillover onto the comparison providers (by event time "
+        "too)")
     return out
