@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import (
+from leokit.derive._common import (
     PMR,
     PUPIL_ID_NAMES,
     DerivationError,
@@ -23,8 +23,8 @@ from ._common import (
     require_columns,
     require_rows,
 )
-from ..schema import LAST_ACADEMIC_YEAR, LAST_HESA_YEAR
-from .registry import derived
+from leokit.schema import LAST_ACADEMIC_YEAR, LAST_HESA_YEAR
+from leokit.derive.registry import derived
 
 __all__ = [
     "ks2_attainment",

@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ._common import (
+from leokit.derive._common import (
     PMR,
     PUPIL_ID_NAMES,
     DerivationError,
@@ -26,7 +26,9 @@ from ._common import (
     require_columns,
     require_rows,
 )
-from .registry import derived
+from leokit.derive.registry import derived
+from leokit.stack import dedup_census
+from leokit.stack import stack_census as _stack_census
 
 __all__ = ["stack_census", "fsm_ever6", "area_measures", "FSM_WINDOW_YEARS"]
 
@@ -51,9 +53,7 @@ def stack_census(tables: Mapping) -> pd.DataFrame:
     """Stack in-memory census frames (``{2011: frame}`` or ``{"spring_census_2011": frame}``) and keep main
     records: :func:`leokit.load.stack_census` (``map_lsoa=False``: ``lsoa11cd`` is filled for 2011 LSOAs only)
     followed by :func:`leokit.load.dedup_census`. The functions below accept the output of either."""
-    from ..load import dedup_census, stack_census as _stack
-
-    long = _stack(tables=_year_keys(tables, "stack_census"), map_lsoa=False, validate=False)
+    long = _stack_census(tables=_year_keys(tables, "stack_census"), map_lsoa=False, validate=False)
     return dedup_census(long).reset_index(drop=True)
 
 
