@@ -4,7 +4,8 @@ The exemplars must run in at most 30 s on their default data (E1). Machines here
 script measures, in the same session and each in a fresh process:
 
 * ``kernel``   - starting a Jupyter kernel and running one empty cell (papermill's fixed cost);
-* ``load``     - reading the UCAS, HESA and LEO tables the contextual-offer exemplar reads (pandas, leokit);
+* ``load``     - reading the tables the exemplar reads (pandas, leokit): for the contextual-offer exemplar the
+  UCAS, HESA and LEO lookups; for the returns exemplar the KS4, KS2, census, HESA and LEO tables;
 * ``notebook`` - executing the whole exemplar with papermill, as the tests and the book do.
 
 and prints the seconds and the ratios notebook / load and notebook / kernel, fastest of ``--repeat`` runs.
@@ -12,6 +13,7 @@ and prints the seconds and the ratios notebook / load and notebook / kernel, fas
     .venv/bin/python bench/bench_exemplar.py                       # contextual_offers on _build/data/synthetic_20000
     .venv/bin/python bench/bench_exemplar.py --repeat 3
     .venv/bin/python bench/bench_exemplar.py --name contextual_offers --data-dir _build/data/synthetic_20000
+    .venv/bin/python bench/bench_exemplar.py --name returns_to_degree   # on the committed data_synthetic/
 """
 
 from __future__ import annotations
@@ -27,14 +29,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LOAD = """
+LOAD = {"contextual_offers": """
 import leokit
 d = {data!r}
 for t in ("ucas_applicants", "ucas_applications", "ucas_qualifications", "syn_he_provider",
           "learner_ae_id_to_pmr_lookup", "learner_ae_id_to_edukey_lookup"):
     leokit.load_table(t, d)
 leokit.stack_hesa(data_dir=d)
-"""
+""", "returns_to_degree": """
+import leokit
+d = {data!r}
+leokit.stack_ks4(data_dir=d)
+for t in ("KS2Pupil_1996_to_2019_and_2022", "imd2019_lsoa11", "syn_he_provider", "learner_ae_id_to_pmr_lookup",
+          "learner_ae_id_to_edukey_lookup", "leo_earnings", "leo_employment"):
+    leokit.load_table(t, d)
+leokit.stack_census(years=range(2002, 2009), data_dir=d)
+leokit.stack_hesa(data_dir=d)
+"""}
+#: Default data folder of each exemplar (its notebook's default data_dir).
+DEFAULT_DATA = {"contextual_offers": ROOT / "_build" / "data" / "synthetic_20000",
+                "returns_to_degree": ROOT / "data_synthetic"}
 
 KERNEL = """
 import nbformat, papermill as pm
@@ -60,12 +74,16 @@ def _time(code: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", default="contextual_offers", help="exemplar (exemplars/NAME.ipynb)")
-    p.add_argument("--data-dir", default=str(ROOT / "_build" / "data" / "synthetic_20000"),
-                   help="data folder (default: the exemplar data of make exemplar-data)")
+    p.add_argument("--data-dir", default=None,
+                   help="data folder (default: the exemplar's default data: make exemplar-data's 20,000-pupil set "
+                        "for contextual_offers, data_synthetic/ for returns_to_degree)")
     p.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the fastest is kept")
     p.add_argument("--json", default=None, help="also write the timings to this JSON file")
     a = p.parse_args(argv)
-    data = str(Path(a.data_dir).resolve())
+    if a.name not in LOAD:
+        print(f"unknown exemplar {a.name!r}; known: {sorted(LOAD)}", file=sys.stderr)
+        return 2
+    data = str(Path(a.data_dir or DEFAULT_DATA[a.name]).resolve())
     if not (Path(data) / "truth.json").is_file():
         print(f"{data} has no data: run `make exemplar-data` first", file=sys.stderr)
         return 2
@@ -73,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         codes = {
             "kernel": KERNEL.format(path=str(Path(tmp) / "k.ipynb")),
-            "load": LOAD.format(data=data),
+            "load": LOAD[a.name].format(data=data),
             "notebook": NOTEBOOK.format(nb=str(nb), out=str(Path(tmp) / "out.ipynb"), data=data,
                                         res=str(Path(tmp) / "results.json"), cwd=str(nb.parent)),
         }
