@@ -529,11 +529,17 @@ class OsterInputs:
         return self.r2_total(self.r2_long)
 
 
+def _lstsq(Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients (rank-revealing QR: fast, and safe with collinear dummies)."""
+    from scipy.linalg import lstsq
+
+    return lstsq(Z, A, lapack_driver="gelsy", check_finite=False)[0]
+
+
 def _resid(A: np.ndarray, Z: np.ndarray) -> np.ndarray:
     if Z.shape[1] == 0:
         return A - A.mean(axis=0)
-    coef, *_ = np.linalg.lstsq(Z, A, rcond=None)
-    return A - Z @ coef
+    return A - Z @ _lstsq(Z, A)
 
 
 def oster_inputs(data: pd.DataFrame, outcome: str, treatment: str, controls: Sequence[str], *,
@@ -572,7 +578,7 @@ def oster_inputs(data: pd.DataFrame, outcome: str, treatment: str, controls: Seq
     e_short = ry - b_short * rx
     r2_short = 1 - (e_short @ e_short) / syy
     XL = np.column_stack([rx, rW])
-    coef, *_ = np.linalg.lstsq(XL, ry, rcond=None)
+    coef = _lstsq(XL, ry)
     e_long = ry - XL @ coef
     r2_long = 1 - (e_long @ e_long) / syy
     aux = _resid(rx[:, None], rW)[:, 0] if rW.shape[1] else rx
