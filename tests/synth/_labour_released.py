@@ -9,7 +9,8 @@ tests only to compare. The designs:
   KS4 attainment, FSM (:func:`leokit.derive.fsm_ever6`), IDACI decile of the home area and cohort, with school
   fixed effects (pyfixest). Degree x sex is interacted with the controls centred at the graduates' means, so
   each coefficient is the average effect *on the graduates* (returns differ by subject and tariff, and plain
-  OLS would weight them by the conditional variance of the degree instead).
+  OLS would weight them by the conditional variance of the degree instead): the estimator is
+  ``leokit.analyse.returns.att_regression``, the one the returns exemplar uses.
 * ``coworker_effects``: the log pay rate on the leave-one-out graduate share among coworkers (others with
   the same ``main_enterprise`` and tax year; a coworker who cannot be linked counts with the year's graduate
   share among linked workers) with person, enterprise and year fixed
@@ -78,16 +79,19 @@ def build(data_dir) -> dict[str, pd.DataFrame]:
 
 
 def degree_returns(b) -> dict[str, tuple[float, float]]:
-    """(estimate, SE) of the degree return at 29 for women and men, and of the naive premia (no controls)."""
+    """(estimate, SE) of the degree return at 29 for women and men, and of the naive premia (no controls).
+
+    The estimator is :func:`leokit.analyse.returns.att_regression` (the one the returns exemplar uses): degree x
+    sex interacted with the controls centred at each sex's graduates' means, school fixed effects, standard errors
+    clustered by school."""
+    from leokit.analyse.returns import att_regression
     from leokit.years import taxyear_at_age, taxyear_code
 
     p = b["pupils"].dropna(subset=["AE_ID", "ks4_z", "KS4_URN_anon"]).drop_duplicates("AE_ID").copy()
     p["TaxYear"] = taxyear_code(taxyear_at_age(29, p["ks4_year"].to_numpy()))
     d = p.merge(b["pay"], on=["AE_ID", "TaxYear"], how="inner")
-    d["female"] = (d["KS4_GENDER"] == "F").astype(float)
-    deg = d["graduation_year"].notna().astype(float)
-    d["dF"] = deg * d["female"]
-    d["dM"] = deg * (1 - d["female"])
+    d["sex"] = np.where(d["KS4_GENDER"] == "F", "F", "M")
+    d["deg"] = d["graduation_year"].notna().astype(float)
     d["ks2_miss"] = d["ks2_z"].isna().astype(float)
     d["ks2"] = d["ks2_z"].fillna(0.0)
     d["ks4"] = d["ks4_z"]
@@ -98,19 +102,13 @@ def degree_returns(b) -> dict[str, tuple[float, float]]:
     coh = pd.get_dummies(d["ks4_year"], prefix="coh", drop_first=True, dtype=float)
     d = pd.concat([d, coh], axis=1)
     X = ["ks2", "ks2_miss", "ks4", "ks4sq", "fsm", "idaci", *coh.columns]
-    terms = []
-    for x in X:
-        d[f"f_{x}"] = d["female"] * d[x]
-        terms += [x, f"f_{x}"]
-    for g in ("dF", "dM"):  # degree x sex x (controls - graduates' mean): coefficients on dF, dM are ATTs
-        ref = d.loc[d[g] == 1, X].mean()
-        for x in X:
-            d[f"{g}_{x}"] = d[g] * (d[x] - ref[x])
-            terms.append(f"{g}_{x}")
-    fit = _feols("log_pay_rate ~ dF + dM + female + " + " + ".join(terms) + " | KS4_URN_anon", d, "KS4_URN_anon")
-    naive = _feols("log_pay_rate ~ dF + dM + female | ks4_year", d, "KS4_URN_anon")
-    out = {k: (float(fit.coef()[k]), float(fit.se()[k])) for k in ("dF", "dM")}
-    out.update({f"naive_{k}": (float(naive.coef()[k]), float(naive.se()[k])) for k in ("dF", "dM")})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*singleton.*", category=UserWarning)
+        fit = att_regression(d, "log_pay_rate", "deg", X, by="sex", fe="KS4_URN_anon", cluster="KS4_URN_anon")
+        naive = att_regression(d, "log_pay_rate", "deg", [], by="sex", fe="ks4_year", cluster="KS4_URN_anon")
+    out = {f"d{g}": (float(fit.groups.loc[g, "estimate"]), float(fit.groups.loc[g, "se"])) for g in ("F", "M")}
+    out.update({f"naive_d{g}": (float(naive.groups.loc[g, "estimate"]), float(naive.groups.loc[g, "se"]))
+                for g in ("F", "M")})
     out["n"] = (len(d), 0.0)
     return out
 
