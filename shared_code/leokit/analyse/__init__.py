@@ -11,6 +11,11 @@ only to put the planted value beside an estimate.
   disclosure-checked RD plot, density (manipulation) test, bandwidth sensitivity, placebo cut-offs, balance.
 * :mod:`leokit.analyse.event_study` - staggered-adoption event studies with pyfixest: did2s and plain TWFE.
 * :mod:`leokit.analyse.linkage` - match reports of a chain of joins as one table fit for release.
+* :mod:`leokit.analyse.fixest` - pyfixest's ``feols`` guarded against samples that crash it, with only its own
+  known warnings silenced.
+* :mod:`leokit.analyse.peers` - leave-one-out peer means, coworker shares with unlinkable coworkers, group shares.
+* :mod:`leokit.analyse.akm` - worker and firm fixed effects: exact two-way least squares, connected sets, the
+  AKM variance decomposition and a split-sample correction for limited-mobility bias.
 """
 
 from leokit.analyse.results import (  # noqa: F401
@@ -23,7 +28,7 @@ from leokit.analyse.results import (  # noqa: F401
     write_results,
 )
 
-from leokit.analyse import event_study, linkage, rd  # noqa: E402,F401  (rdrobust/pyfixest load on first use)
+from leokit.analyse import akm, event_study, fixest, linkage, peers, rd  # noqa: E402,F401  (rdrobust/pyfixest load on first use)
 
-__all__ = ["event_study", "linkage", "rd", "RESULT_KEYS", "Estimate", "estimate_from_fit", "read_truth", "results_frame", "truth_value",
+__all__ = ["akm", "event_study", "fixest", "linkage", "peers", "rd", "RESULT_KEYS", "Estimate", "estimate_from_fit", "read_truth", "results_frame", "truth_value",
            "write_results"]
