@@ -4,13 +4,15 @@ The exemplars must run in at most 30 s on their default data (E1). Machines here
 script measures, in the same session and each in a fresh process:
 
 * ``kernel``   - starting a Jupyter kernel and running one empty cell (papermill's fixed cost);
-* ``load``     - reading the UCAS, HESA and LEO tables the contextual-offer exemplar reads (pandas, leokit);
+* ``load``     - reading the tables the exemplar reads (pandas, leokit; e.g. UCAS, HESA and LEO for contextual
+  offers; NPD, HESA and LEO for spillovers);
 * ``notebook`` - executing the whole exemplar with papermill, as the tests and the book do.
 
 and prints the seconds and the ratios notebook / load and notebook / kernel, fastest of ``--repeat`` runs.
 
     .venv/bin/python bench/bench_exemplar.py                       # contextual_offers on _build/data/synthetic_20000
     .venv/bin/python bench/bench_exemplar.py --repeat 3
+    .venv/bin/python bench/bench_exemplar.py --name spillovers     # on data_synthetic (its default data)
     .venv/bin/python bench/bench_exemplar.py --name contextual_offers --data-dir _build/data/synthetic_20000
 """
 
@@ -27,14 +29,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LOAD = """
+# The load baseline of each exemplar: reading the tables it reads (pandas, leokit), in a fresh process.
+LOAD = {
+    "contextual_offers": """
 import leokit
 d = {data!r}
 for t in ("ucas_applicants", "ucas_applications", "ucas_qualifications", "syn_he_provider",
           "learner_ae_id_to_pmr_lookup", "learner_ae_id_to_edukey_lookup"):
     leokit.load_table(t, d)
 leokit.stack_hesa(data_dir=d)
-"""
+""",
+    "spillovers": """
+import leokit
+d = {data!r}
+for t in ("KS4Pupil_2002_to_2014", "KS4Pupil_2015_to_2021", "KS2Pupil_1996_to_2019_and_2022",
+          "learner_ae_id_to_pmr_lookup", "leo_earnings", "leo_employment", "syn_enterprise_output"):
+    leokit.load_table(t, d)
+leokit.resolve_edukeys(d)
+leokit.stack_hesa(data_dir=d)
+""",
+}
+# Default data of each exemplar (its notebook's default data_dir).
+DEFAULT_DATA = {"contextual_offers": ROOT / "_build" / "data" / "synthetic_20000", "spillovers": ROOT / "data_synthetic"}
 
 KERNEL = """
 import nbformat, papermill as pm
@@ -59,13 +75,14 @@ def _time(code: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--name", default="contextual_offers", help="exemplar (exemplars/NAME.ipynb)")
-    p.add_argument("--data-dir", default=str(ROOT / "_build" / "data" / "synthetic_20000"),
-                   help="data folder (default: the exemplar data of make exemplar-data)")
+    p.add_argument("--name", default="contextual_offers", choices=sorted(LOAD), help="exemplar (exemplars/NAME.ipynb)")
+    p.add_argument("--data-dir", default=None,
+                   help="data folder (default: the exemplar's default data, e.g. make exemplar-data's for contextual "
+                        "offers, data_synthetic/ for spillovers)")
     p.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the fastest is kept")
     p.add_argument("--json", default=None, help="also write the timings to this JSON file")
     a = p.parse_args(argv)
-    data = str(Path(a.data_dir).resolve())
+    data = str(Path(a.data_dir or DEFAULT_DATA[a.name]).resolve())
     if not (Path(data) / "truth.json").is_file():
         print(f"{data} has no data: run `make exemplar-data` first", file=sys.stderr)
         return 2
@@ -73,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         codes = {
             "kernel": KERNEL.format(path=str(Path(tmp) / "k.ipynb")),
-            "load": LOAD.format(data=data),
+            "load": LOAD[a.name].format(data=data),
             "notebook": NOTEBOOK.format(nb=str(nb), out=str(Path(tmp) / "out.ipynb"), data=data,
                                         res=str(Path(tmp) / "results.json"), cwd=str(nb.parent)),
         }
