@@ -13,8 +13,9 @@ them - and only up to one constant per set. This module provides:
   iteratively (they carry no information on the slopes; pyfixest drops them too);
 * :func:`largest_connected_set` - the largest connected set of the worker-firm graph, with what was dropped;
 * :func:`two_way_effects` - the exact least-squares worker and firm effects of a vector on the two sets
-  of dummies, by a sparse direct solve of the normal equations (persons eliminated first; one firm per
-  connected component normalised to zero);
+  of dummies, from the normal equations with the workers eliminated (a sparse, symmetric positive-definite
+  firm-level system once one firm per connected component is fixed at zero), solved by preconditioned
+  conjugate gradients to a relative residual of 1e-13;
 * :func:`feols_two_way` - ``y ~ x | worker + firm (+ low-dimensional absorbed factors such as the year)``
   by Frisch-Waugh-Lovell with that exact projection, cluster-robust (CRV1) standard errors with
   pyfixest's default small-sample correction, and the estimated effects for every row;
@@ -27,8 +28,8 @@ them - and only up to one constant per set. This module provides:
 Why not pyfixest here? pyfixest (used for every other fixed-effects model in the kit) demeans by
 alternating projections, which converge slowly precisely when the worker-firm graph is thinly connected
 (few movers per firm: the situation this lesson is about); on the committed synthetic data a
-person + firm + year model took about 10 s and recovering the fixed effects (``fixef()``) about 80 s. A
-sparse direct solve of the firm-level normal equations gives the exact solution in well under a second.
+person + firm + year model took about 10 s and recovering the fixed effects (``fixef()``) about 80 s. Solving
+the firm-level normal equations directly gives the same solution in about a second.
 The tests check the slopes and standard errors against pyfixest and the effects against a dense
 least-squares solution.
 
