@@ -40,7 +40,11 @@ errors of the two are negatively correlated). Standard corrections: the homosked
 [Andrews2008]; the heteroskedasticity-robust leave-out estimator of [KSS2020]; grouping firms into
 classes with a random-effects distribution [BLM2019]; [Bonhomme2023] compare them on several countries.
 The split-sample estimator here is a simple relative of the leave-out idea that is robust to serial
-correlation of a worker's errors (a worker's observations are all in the same half).
+correlation of a worker's errors (a worker's observations are all in the same half). Its estimand is the
+variance over the firms identified in both halves: the least connected firms drop out. The maintained
+Python implementation of the homoskedastic and leave-out corrections, ``pytwoway``, cannot join the kit's
+environment: its dependency ``bipartitepandas`` (1.1.10) requires ``pandas<=2.0.3``, below the kit's
+pandas 2.2+/3.x, and that pandas does not import with numpy 2.
 """
 
 from __future__ import annotations
