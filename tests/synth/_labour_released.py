@@ -103,10 +103,8 @@ def degree_returns(b) -> dict[str, tuple[float, float]]:
     coh = pd.get_dummies(d["ks4_year"], prefix="coh", drop_first=True, dtype=float)
     d = pd.concat([d, coh], axis=1)
     X = ["ks2", "ks2_miss", "ks4", "ks4sq", "fsm", "idaci", *coh.columns]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*singleton.*", category=UserWarning)
-        fit = att_regression(d, "log_pay_rate", "deg", X, by="sex", fe="KS4_URN_anon", cluster="KS4_URN_anon")
-        naive = att_regression(d, "log_pay_rate", "deg", [], by="sex", fe="ks4_year", cluster="KS4_URN_anon")
+    fit = att_regression(d, "log_pay_rate", "deg", X, by="sex", fe="KS4_URN_anon", cluster="KS4_URN_anon")
+    naive = att_regression(d, "log_pay_rate", "deg", [], by="sex", fe="ks4_year", cluster="KS4_URN_anon")
     out = {f"d{g}": (float(fit.groups.loc[g, "estimate"]), float(fit.groups.loc[g, "se"])) for g in ("F", "M")}
     out.update({f"naive_d{g}": (float(naive.groups.loc[g, "estimate"]), float(naive.groups.loc[g, "se"]))
                 for g in ("F", "M")})

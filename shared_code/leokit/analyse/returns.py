@@ -29,8 +29,8 @@ No well-kept Python package implements Oster's bounds (Stata's ``psacalc`` and R
 the formulas here are Oster's Proposition 2 and her approximation, and are tested on simulated data that
 satisfy her assumptions exactly.
 
-pyfixest is imported on first use with its logging side effect undone, only its own pandas deprecation
-warning is filtered, and every sample is checked before pyfixest sees it (it can abort the Python process
+pyfixest is imported on first use through :mod:`leokit.analyse.fixest` (its logging side effect undone, only its
+own known warnings filtered), and every sample is checked before pyfixest sees it (it can abort the Python process
 on degenerate samples).
 """
 
@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -46,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from leokit import sdc
+from leokit.analyse.fixest import import_pyfixest, quiet_pyfixest
 from leokit.analyse.results import Estimate
 
 __all__ = ["ReturnsInputError", "Controls", "control_matrix", "ATTResult", "att_regression", "control_path",
@@ -60,15 +60,12 @@ class ReturnsInputError(ValueError):
 # plumbing
 # ----------------------------------------------------------------------------------------------
 def _pyfixest():
-    from leokit.analyse.event_study import _import_pyfixest
-
-    return _import_pyfixest()
+    return import_pyfixest()
 
 
 def _feols(pf, formula: str, data: pd.DataFrame, vcov):
-    """pyfixest.feols with only pyfixest's own pandas deprecation warning silenced."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*inplace.*", category=DeprecationWarning)
+    """pyfixest.feols with only pyfixest's own known warnings silenced (:func:`leokit.analyse.fixest.quiet_pyfixest`)."""
+    with quiet_pyfixest():
         return pf.feols(formula, data=data, vcov=vcov)
 
 
