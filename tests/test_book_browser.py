@@ -247,7 +247,10 @@ def test_no_request_leaves_the_machine(site, visits):
 def test_notebook_pages_offer_the_executed_notebook(site, visits):
     root, base = site
     problems = []
-    for docname in (d for d in visits if toc.is_myst_notebook(ROOT / f"{d}.md")):
+    notebooks = [d for d in visits if (ROOT / f"{d}.ipynb").is_file()
+                 or ((ROOT / f"{d}.md").is_file() and toc.is_myst_notebook(ROOT / f"{d}.md"))]
+    assert any((ROOT / f"{d}.ipynb").is_file() for d in notebooks), "no .ipynb page (exemplar) was visited"
+    for docname in notebooks:
         ipynb = [u for u in visits[docname]["downloads"] if u.endswith(".ipynb")]
         if not ipynb:
             problems.append(f"{docname}: no .ipynb download")

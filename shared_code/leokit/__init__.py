@@ -1,18 +1,35 @@
 """leokit: helpers for England's Longitudinal Education Outcomes (LEO) and National Pupil Database (NPD) data.
 
-The package follows the data flow of a LEO project:
+The package follows the data flow of a LEO project, one layer per step; a module imports only from the
+layers below it (``pyproject.toml``'s import-linter contract, checked by ``make test``):
 
-* ``leokit.schema``   - declared table layouts (the contract with the real SRS tables)
-* ``leokit.load``     - validated loading (:func:`load_table`, :func:`list_tables`, :func:`validate`),
-                        census and KS4 stacking and de-duplication
-* ``leokit.link``     - identity linkage PMR / RECORDID / EDUKEY through AE_ID, with match reports
-* ``leokit.derive``   - the simplified, consistent set of derived variables with metadata
-* ``leokit.context``  - area, provider and employer context
-* ``leokit.sdc``      - statistical disclosure control for every table and figure
-* ``leokit.db``       - the data as a DuckDB database with SRS-like schemas
-* ``leokit.synth``    - the synthetic-data generator (a producer of tables; nothing above imports it)
+====================  ===============================================================================
+layer (top first)     modules
+====================  ===============================================================================
+entry points          ``leokit.__main__`` (command line), ``leokit.setup_check``
+generate              ``leokit.synth`` - the synthetic-data generator (a producer of tables; nothing
+                      in the package imports it)
+analyse               ``leokit.analyse`` - estimation helpers for the exemplars (the tables and figures
+                      they return are checked by ``leokit.sdc``)
+derive | sdc          ``leokit.derive`` - the simplified, consistent set of derived variables with
+                      metadata | ``leokit.sdc`` - statistical disclosure control for every table and
+                      figure (it imports nothing but ``leokit.errors``)
+context               ``leokit.context`` - area, provider and employer context
+link                  ``leokit.link`` - identity linkage PMR / RECORDID / EDUKEY through AE_ID, with match
+                      reports
+load                  ``leokit.load`` (the loading step's public face: every name below) | ``leokit.db``
+                      (the same tables as DuckDB views with SRS-like schemas)
+                      ``leokit.stack`` - census, KS4 and HESA stacking and de-duplication
+                      ``leokit.read`` - Parquet -> pandas (:func:`load_table`, :func:`list_tables`)
+                      ``leokit.validation`` - :func:`validate` against the declared schema
+frames                ``leokit.frames`` (pure frame helpers) | ``leokit.census`` (census naming rule) |
+                      ``leokit.srs`` (SQL Server names, DuckDB SQL -> T-SQL)
+facts                 ``leokit.schema`` (declared tables, identifier names) | ``leokit.paths`` (the data
+                      folder) | ``leokit.years`` (calendar conventions)
+errors                ``leokit.errors`` - every error class and the row-accounting reports
+====================  ===============================================================================
 
-``import leokit`` makes every part above available as an attribute (``leokit.derive`` and ``leokit.years`` are
+``import leokit`` makes the main parts available as attributes (``leokit.derive`` and ``leokit.years`` are
 imported on first use, so ``import leokit`` stays light).
 """
 

@@ -8,8 +8,15 @@ two functions and registering them. ``generate`` writes the synthetic data;
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+from pathlib import Path
 from typing import Callable
+
+from leokit.derive import cli as codebook_cli
+from leokit.synth.cache import up_to_date
+from leokit.synth.calibration import update_readme
+from leokit.synth.generate import generate
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
 
@@ -26,10 +33,6 @@ def register(name: str, help: str):
 @register("generate", "write the synthetic LEO/NPD data (Parquet + truth.json)")
 def _generate_cmd():
     def add(p: argparse.ArgumentParser) -> None:
-        import inspect
-
-        from leokit.synth.generate import generate
-
         # the defaults are generate()'s own, so the help cannot drift from what runs
         d = {k: v.default for k, v in inspect.signature(generate).parameters.items()}
         p.add_argument("--out", required=True, help="output folder (created if missing)")
@@ -47,9 +50,7 @@ def _generate_cmd():
                             "seed, scale, cohorts and truth; used by 'make exemplar-data' (default: always generate)")
 
     def run(a: argparse.Namespace) -> int:
-        from leokit.synth.generate import generate
         if a.reuse:
-            from leokit.synth.cache import up_to_date
             ok, why = up_to_date(a.out, seed=a.seed, scale=a.scale, cohorts=a.cohorts, truth=a.truth)
             if ok:
                 print(f"{why}: not regenerated")
@@ -57,7 +58,6 @@ def _generate_cmd():
             print(f"generating: {why}")
         res = generate(a.out, seed=a.seed, scale=a.scale, cohorts=a.cohorts, truth=a.truth, progress=not a.no_progress)
         if a.readme:
-            from leokit.synth.calibration import update_readme
             update_readme(a.out, a.readme)
         n = sum(res["tables"].values())
         print(f"wrote {len(res['tables'])} tables ({n:,} rows) to {res['out']} in {res['seconds']:.1f} s")
@@ -72,8 +72,6 @@ def _readme_cmd():
         p.add_argument("--readme", default=None, help="README to update (default: DATA_DIR/README.md)")
 
     def run(a: argparse.Namespace) -> int:
-        from pathlib import Path
-        from leokit.synth.calibration import update_readme
         update_readme(a.data_dir, a.readme or str(Path(a.data_dir) / "README.md"))
         return 0
     return add, run
@@ -81,8 +79,7 @@ def _readme_cmd():
 
 @register("codebook", "write the derived-variable codebook (CSV / Markdown) generated from leokit.derive")
 def _codebook_cmd():
-    from leokit.derive.cli import add_arguments, run
-    return add_arguments, run
+    return codebook_cli.add_arguments, codebook_cli.run
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

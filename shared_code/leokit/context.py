@@ -7,10 +7,8 @@ Area (:func:`add_area`)
     codes (census ``LLSOA`` to 2011/12) are first mapped to 2011 LSOAs with
     :func:`map_lsoa01_to_lsoa11` through ``lsoa01_lsoa11_lookup``.
 
-    Rule for 2001 LSOAs that were **split** into several 2011 LSOAs (ONS change indicator S, and
-    X = complex): the *smallest* 2011 code (alphabetical) is taken - deterministic, not
-    population-weighted - and the row is flagged ``lsoa11_ambiguous`` (``lsoa11_n_candidates`` gives
-    how many 2011 LSOAs it could be). Merged (M) and unchanged (U) LSOAs map to one 2011 LSOA.
+    The rule for 2001 LSOAs that were split into several 2011 LSOAs (the smallest 2011 code, flagged
+    ``lsoa11_ambiguous``) is stated in :mod:`leokit.frames`.
 
 HE provider (:func:`provider_entry_tariff`, :func:`add_provider_context`)
     In the SRS providers are pseudonymised (``HE_XINSTID01_ANON``), so their selectivity is computed
@@ -38,8 +36,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from leokit.errors import ChainReport, DropReport, LinkError, Report, log_report
-from leokit.link import find_column, link
+from leokit import frames
+from leokit.errors import ChainReport, DropReport, LinkError, Report, finish
+from leokit.frames import find_column
+from leokit.link import link
+from leokit.read import resolve_table
+from leokit.years import idbr_source_year
 
 __all__ = [
     "map_lsoa01_to_lsoa11",
@@ -65,19 +67,6 @@ AREA_MEASURES = {
 URBAN_RUC11 = ("A1", "B1", "C1", "C2")
 
 
-def _finish(df: pd.DataFrame, rep: Report, report: bool):
-    log_report(rep)
-    return (df, rep) if report else df
-
-
-def _table(name: str, data_dir, tables: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
-    if tables is not None and name in tables:
-        return tables[name]
-    from leokit.load import load_table
-
-    return load_table(name, data_dir)
-
-
 # ----------------------------------------------------------------------------------------------
 # Area
 # ----------------------------------------------------------------------------------------------
@@ -88,27 +77,15 @@ def map_lsoa01_to_lsoa11(
     data_dir=None,
     report: bool = False,
 ):
-    """Map 2001 LSOA codes to 2011 LSOA codes (rule for split LSOAs in the module docstring).
+    """Map 2001 LSOA codes to 2011 LSOA codes: :func:`leokit.frames.map_lsoa01_to_lsoa11` (the rule for split
+    LSOAs is stated there), loading the public table ``lsoa01_lsoa11_lookup`` from ``data_dir`` when
+    ``lookup`` is not given.
 
     Returns a frame aligned with ``codes`` (same index): ``lsoa11cd`` (missing when the code is
     missing or not in the lookup), ``lsoa11_ambiguous`` (bool), ``lsoa11_n_candidates`` (int).
     """
-    lk = lookup if lookup is not None else _table("lsoa01_lsoa11_lookup", data_dir, None)
-    c01, c11 = find_column(lk, "lsoa01cd", "lsoa01_lsoa11_lookup"), find_column(lk, "lsoa11cd", "lsoa01_lsoa11_lookup")
-    pairs = lk[[c01, c11]].dropna().drop_duplicates()
-    g = pairs.groupby(c01, sort=False)[c11].agg(["min", "nunique"])
-    s = pd.Series(codes)
-    mapped = s.map(g["min"])
-    n = s.map(g["nunique"]).fillna(0).astype("int64")
-    out = pd.DataFrame({"lsoa11cd": mapped.astype(object).where(mapped.notna(), np.nan),
-                        "lsoa11_ambiguous": (n > 1).to_numpy(dtype=bool),
-                        "lsoa11_n_candidates": n.to_numpy()}, index=s.index)
-    present = s.notna()
-    rep = Report(name="map_lsoa01_to_lsoa11", counts={
-        "rows": len(s), "missing code": int((~present).sum()),
-        "mapped uniquely": int((n == 1).sum()), "mapped, split LSOA (smallest 2011 code taken)": int((n > 1).sum()),
-        "not in lookup": int((present & (n == 0)).sum())})
-    return _finish(out, rep, report)
+    lk = lookup if lookup is not None else resolve_table("lsoa01_lsoa11_lookup", data_dir)
+    return frames.map_lsoa01_to_lsoa11(codes, lk, report=report)
 
 
 def add_area(
@@ -148,7 +125,7 @@ def add_area(
         for c in ("lsoa11cd", "lsoa11_ambiguous", "lsoa11_n_candidates"):
             if c in out.columns:
                 raise LinkError(f"add_area: the frame already has a column {c!r}")
-        lk = _table("lsoa01_lsoa11_lookup", data_dir, tables)
+        lk = resolve_table("lsoa01_lsoa11_lookup", data_dir, tables)
         m, mrep = map_lsoa01_to_lsoa11(out[lsoa_col], lk, report=True)
         out = pd.concat([out, m.reset_index(drop=True)], axis=1)
         steps.append(mrep)
@@ -158,7 +135,7 @@ def add_area(
         tname, cols = AREA_MEASURES[m]
         by_table.setdefault(tname, {}).update(cols)
     for tname, cols in by_table.items():
-        t = _table(tname, data_dir, tables)
+        t = resolve_table(tname, data_dir, tables)
         kc = find_column(t, "lsoa11cd", tname)
         src = {find_column(t, c, tname): new for c, new in cols.items()}
         clash = [new for new in src.values() if new in out.columns]
@@ -176,7 +153,7 @@ def add_area(
     if "ruc11cd" in out.columns and "ruc" in measures:
         out["urban"] = out["ruc11cd"].isin(URBAN_RUC11).astype("boolean").where(out["ruc11cd"].notna(), pd.NA)
     chain = ChainReport(name="add_area", steps=steps)
-    return _finish(out, chain, report)
+    return finish(out, chain, report)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -246,7 +223,7 @@ def provider_entry_tariff(
             "missing PMR/provider or repeat entry to the same provider": n_level - len(ent)}),
         lrep])
     rep.steps[0].check()
-    return _finish(out, rep, report)
+    return finish(out, rep, report)
 
 
 def add_provider_context(
@@ -282,7 +259,7 @@ def add_provider_context(
         out = out.drop(columns="__leokit_prov")
         steps.append(rep)
     if synthetic:
-        syn = _table("syn_he_provider", data_dir, tables)
+        syn = resolve_table("syn_he_provider", data_dir, tables)
         key = "inst_code_anon" if provider_col.lower() == "inst_code_anon" else "HE_XINSTID01_ANON"
         cols = ["syn_tariff_group", "syn_quality_score", "syn_contextual_adoption_cycle"]
         right = syn[[key] + cols].rename(columns={key: "__leokit_prov"})
@@ -291,20 +268,12 @@ def add_provider_context(
         rep.notes.append("syn_* columns are synthetic-only: they do not exist in the SRS")
         out = out.drop(columns="__leokit_prov")
         steps.append(rep)
-    return _finish(out, ChainReport(name="add_provider_context", steps=steps), report)
+    return finish(out, ChainReport(name="add_provider_context", steps=steps), report)
 
 
 # ----------------------------------------------------------------------------------------------
 # Employer
 # ----------------------------------------------------------------------------------------------
-def idbr_source_year(taxyear) -> np.ndarray:
-    """IDBR extract used for a LEO tax-year code: '2019' for <= 201617, '2020' after (array of str/None)."""
-    t = pd.to_numeric(pd.Series(taxyear), errors="coerce").to_numpy(dtype="float64")
-    out = np.where(t <= 201617, "2019", "2020").astype(object)
-    out[np.isnan(t)] = None
-    return out
-
-
 def add_employer_context(
     earnings: pd.DataFrame,
     *,
@@ -327,7 +296,7 @@ def add_employer_context(
     for c in ("idbr_source_year", "employer_size_band", "employer_sic_section"):
         if c in earnings.columns:
             raise LinkError(f"add_employer_context: the frame already has a column {c!r}")
-    t = idbr if idbr is not None else _table("idbr_lookup", data_dir, None)
+    t = idbr if idbr is not None else resolve_table("idbr_lookup", data_dir, None)
     ek, sy = find_column(t, "ENTKEY", "idbr_lookup"), find_column(t, "SourceYear", "idbr_lookup")
     emp, sec = find_column(t, "Employees", "idbr_lookup"), find_column(t, "SECTIONNAME", "idbr_lookup")
     right = t[[ek, sy, emp, sec]].rename(columns={ek: "__leokit_ent", sy: "idbr_source_year",
@@ -340,4 +309,4 @@ def add_employer_context(
                     right_on=["__leokit_ent", "idbr_source_year"], how="left", expect="m:1",
                     name=f"add_employer_context: ({enterprise_col}, tax year) -> idbr_lookup", report=True)
     out = out.drop(columns="__leokit_ent")
-    return _finish(out, rep, report)
+    return finish(out, rep, report)

@@ -1,4 +1,8 @@
-"""Errors and row-accounting reports shared by the loader, the linkage and the context helpers.
+"""Every error and warning class of the package, and the row-accounting reports.
+
+This module is the bottom layer of ``leokit``: it imports nothing from the package, and every
+exception class of the package is defined here (the modules that raise them re-export the public
+ones, so ``leokit.sdc.SDCInputError`` and ``leokit.errors.SDCInputError`` are the same class).
 
 Errors
 ------
@@ -19,6 +23,14 @@ with no declared schema or no data file; its message lists near matches.
 the window of years a result needs (e.g. census years missing from a cohort's six-year FSM window);
 see :mod:`leokit.derive` for the kit's coverage policy.
 
+The other modules' errors, each raised where its name says:
+
+* :class:`UnknownTableError` (a ``KeyError``) - :func:`leokit.schema.get_schema` for an undeclared name;
+* :class:`DerivationError` (a ``SchemaError``) and its subclass :class:`CoverageError` - ``leokit.derive``;
+* :class:`SDCInputError` (a ``ValueError``) and :class:`DisclosureError` (a ``RuntimeError``) - ``leokit.sdc``;
+* :class:`DataFolderError` (a ``FileNotFoundError``) and :class:`SRSTranslationError` (a ``ValueError``) -
+  ``leokit.db``.
+
 Every "did you mean ...?" hint in the package (schema validation, ``leokit.derive``'s
 ``DerivationError``, the linkage helpers) comes from one function, :func:`did_you_mean`.
 
@@ -36,7 +48,8 @@ INFO, so ``logging.basicConfig(level=logging.INFO)`` shows every report without 
   why, duplicates created (identities checked by :meth:`MatchReport.check`).
 * :class:`ChainReport` - several reports of a multi-step helper, in order.
 
-All reports print as a short human-readable summary and have ``to_dict()``.
+All reports print as a short human-readable summary and have ``to_dict()``. :func:`finish` is the
+one implementation of that return convention (log the report, return the frame or the pair).
 """
 
 from __future__ import annotations
@@ -53,6 +66,13 @@ __all__ = [
     "LinkError",
     "CardinalityError",
     "CoverageWarning",
+    "UnknownTableError",
+    "DerivationError",
+    "CoverageError",
+    "SDCInputError",
+    "DisclosureError",
+    "DataFolderError",
+    "SRSTranslationError",
     "did_you_mean",
     "numeric_values",
     "Report",
@@ -60,6 +80,7 @@ __all__ = [
     "MatchReport",
     "ChainReport",
     "log_report",
+    "finish",
 ]
 
 logger = logging.getLogger("leokit")
@@ -206,6 +227,59 @@ class CoverageWarning(UserWarning):
     Turn it into an error with ``on_gap="raise"`` (the derive functions that issue it) or with
     ``warnings.simplefilter("error", CoverageWarning)``.
     """
+
+
+class UnknownTableError(KeyError):
+    """Raised by :func:`leokit.schema.get_schema` when a table name has no declared schema."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else "unknown table"
+
+
+class DerivationError(SchemaError):
+    """A derivation function was given an input it cannot use (a missing column, non-numeric values, no rows...).
+
+    A ``ValueError`` and a :class:`SchemaError`: ``.table`` names the input frame, ``.problems``
+    lists :class:`Problem` entries, ``.missing_columns`` the missing columns (if any). Missing
+    columns come with a "did you mean ...?" hint from the same helper as the schema validator
+    (:func:`did_you_mean`). Raised by ``leokit.derive`` (and re-exported there).
+    """
+
+    def __init__(self, message: str, *, table: str = "derive", columns=(), problems=None):
+        self.table = table
+        self.missing_columns = list(columns)
+        if problems is None:
+            problems = [Problem(table, c, "a column of this name", "no such column", "missing") for c in columns]
+        self.problems = list(problems)
+        ValueError.__init__(self, message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "derivation error"
+
+
+class CoverageError(DerivationError):
+    """The tables passed do not cover the years a result needs (raised instead of a
+    :class:`CoverageWarning` when a ``leokit.derive`` function is called with ``on_gap="raise"``)."""
+
+
+class SDCInputError(ValueError):
+    """Bad input to an SDC function (missing column, wrong dtype, unknown statistic...)."""
+
+
+class DisclosureError(RuntimeError):
+    """An output failed the disclosure checks and cannot be produced safely."""
+
+
+class DataFolderError(FileNotFoundError):
+    """The data folder is missing or holds no Parquet tables (the message says what was expected)."""
+
+
+class SRSTranslationError(ValueError):
+    """DuckDB SQL that :func:`leokit.db.to_srs_sql` cannot turn into SQL Server SQL; ``.construct`` names it."""
+
+    def __init__(self, construct: str, message: str):
+        self.construct = construct
+        super().__init__(message)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,3 +435,13 @@ def log_report(report: Report) -> None:
     """Write a report to the ``leokit`` logger (level INFO)."""
     if logger.isEnabledFor(logging.INFO):
         logger.info("%s", report)
+
+
+def finish(frame, report_obj: Report, report: bool):
+    """The return convention of every helper that can drop, duplicate or add rows.
+
+    Logs ``report_obj`` (:func:`log_report`) and returns ``frame``, or ``(frame, report_obj)`` when the
+    caller asked for the report (``report=True``).
+    """
+    log_report(report_obj)
+    return (frame, report_obj) if report else frame

@@ -44,16 +44,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from leokit.errors import (
-    CardinalityError,
-    ChainReport,
-    DropReport,
-    LinkError,
-    MatchReport,
-    Report,
-    did_you_mean,
-    log_report,
-)
+from leokit.errors import CardinalityError, ChainReport, DropReport, LinkError, MatchReport, did_you_mean, finish
+from leokit.frames import find_column
+from leokit.read import resolve_table
+from leokit.schema import PERSON, PMR
 
 __all__ = [
     "link",
@@ -69,38 +63,17 @@ __all__ = [
     "PERSON",
 ]
 
-#: Column name of the PMR in the frames made here (NPD spelling).
-PMR = "PupilMatchingRefAnonymous"
-#: The person id.
-PERSON = "AE_ID"
+#: Column names of the PMR (NPD spelling) and of the person id in the frames made here: one definition, in
+#: :mod:`leokit.schema` (``PMR``, ``PERSON``), re-exported here.
 
 _EXPECT = {"1:1": "1:1", "one_to_one": "1:1", "m:1": "m:1", "many_to_one": "m:1",
            "1:m": "1:m", "one_to_many": "1:m", "m:m": "m:m", "many_to_many": "m:m"}
 _TMP_K, _TMP_L, _TMP_R, _TMP_M = "__leokit_k", "__leokit_l", "__leokit_r", "__leokit_m"
 
 
-def _finish(df: pd.DataFrame, rep: Report, report: bool):
-    log_report(rep)
-    return (df, rep) if report else df
-
-
 # ----------------------------------------------------------------------------------------------
-# Columns
+# Columns (find_column: leokit.frames, re-exported here)
 # ----------------------------------------------------------------------------------------------
-def find_column(df: pd.DataFrame, name: str, frame: str = "frame") -> str:
-    """The column of ``df`` equal to ``name`` ignoring case (``Edukey``/``EduKey``/``EDUKEY``)."""
-    if name in df.columns:
-        return name
-    hits = [c for c in df.columns if str(c).lower() == name.lower()]
-    if len(hits) == 1:
-        return hits[0]
-    if len(hits) > 1:
-        raise LinkError(f"{frame}: several columns match {name!r} ignoring case: {hits}")
-    near = did_you_mean(name, df.columns)
-    hint = f"; did you mean {near!r}?" if near else ""
-    raise LinkError(f"{frame}: no column {name!r} (case-insensitive){hint}")
-
-
 def id_type_of(column: str) -> str | None:
     """'pmr', 'recordid' or 'edukey' for an identifier column name (any case, prefix or suffix)."""
     c = str(column).lower()
@@ -277,20 +250,12 @@ def link(
         duplicates_left=pairs - matched_left, duplicates_right=pairs - matched_right, dropped=dropped,
     )
     rep.check()
-    return _finish(out, rep, report)
+    return finish(out, rep, report)
 
 
 # ----------------------------------------------------------------------------------------------
 # Lookups
 # ----------------------------------------------------------------------------------------------
-def _table(name: str, data_dir, lookups: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
-    if lookups is not None and name in lookups:
-        return lookups[name]
-    from leokit.load import load_table  # lazy: keep import light
-
-    return load_table(name, data_dir)
-
-
 def _pairs(df: pd.DataFrame, a: str, b: str, table: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """Distinct non-missing (a, b) pairs of a lookup, renamed to the canonical names a, b."""
     ca, cb = find_column(df, a, table), find_column(df, b, table)
@@ -309,7 +274,7 @@ def resolve_edukeys(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None
     ``n_ae_id_for_edukey``, ``edukey_multi_ae_id`` (bool), ``multiplex`` (number of EDUKEYs owned
     by that AE_ID). Source: ``learner_ae_id_to_edukey_lookup`` (or ``lookups[...]``).
     """
-    raw = _table("learner_ae_id_to_edukey_lookup", data_dir, lookups)
+    raw = resolve_table("learner_ae_id_to_edukey_lookup", data_dir, lookups)
     d, drops = _pairs(raw, PERSON, "EDUKEY", "learner_ae_id_to_edukey_lookup")
     g = d.groupby("EDUKEY", sort=True)[PERSON].agg(["min", "nunique"]).reset_index()
     out = pd.DataFrame({"EDUKEY": g["EDUKEY"], PERSON: g["min"], "n_ae_id_for_edukey": g["nunique"].astype("int64")})
@@ -326,12 +291,12 @@ def resolve_edukeys(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None
                 "AE_IDs with several EDUKEYs": int((out.groupby(PERSON).size() > 1).sum())},
     )
     rep.check()
-    return _finish(out, rep, report)
+    return finish(out, rep, report)
 
 
 def resolve_recordids(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None = None, report: bool = False):
     """One row per RECORDID with its AE_ID (smallest if several; flag ``recordid_multi_ae_id``)."""
-    raw = _table("education_records_lookup", data_dir, lookups)
+    raw = resolve_table("education_records_lookup", data_dir, lookups)
     d, drops = _pairs(raw, "RECORDID", PERSON, "education_records_lookup")
     g = d.groupby("RECORDID", sort=True)[PERSON].agg(["min", "nunique"]).reset_index()
     out = pd.DataFrame({"RECORDID": g["RECORDID"], PERSON: g["min"]})
@@ -344,7 +309,7 @@ def resolve_recordids(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | No
         counts={"RECORDIDs with several AE_IDs": int(out["recordid_multi_ae_id"].sum())},
     )
     rep.check()
-    return _finish(out, rep, report)
+    return finish(out, rep, report)
 
 
 def person_lookup(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None = None, report: bool = False):
@@ -361,7 +326,7 @@ def person_lookup(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None =
     the lookup are not in the table (they cannot be linked). Aggregate outcomes with
     :func:`outcomes_by_person` (all EDUKEYs), not through the single ``EDUKEY`` column here.
     """
-    raw = _table("learner_ae_id_to_pmr_lookup", data_dir, lookups)
+    raw = resolve_table("learner_ae_id_to_pmr_lookup", data_dir, lookups)
     d, drops = _pairs(raw, PERSON, "PUPILMATCHINGREFANONYMOUS", "learner_ae_id_to_pmr_lookup")
     d = d.rename(columns={"PUPILMATCHINGREFANONYMOUS": PMR})
     g = d.groupby(PMR, sort=True)[PERSON].agg(["min", "nunique"]).reset_index()
@@ -393,7 +358,7 @@ def person_lookup(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None =
     )
     rep.check()
     chain = ChainReport(name="person_lookup", steps=[rep, ek_rep])
-    return _finish(out, chain, report)
+    return finish(out, chain, report)
 
 
 def edukeys_for_pmr(
@@ -418,7 +383,7 @@ def edukeys_for_pmr(
                      name="edukeys_for_pmr: PMR -> all EDUKEYs of its AE_ID", report=True)
     out = out.sort_values([PMR, "EDUKEY"], kind="stable").reset_index(drop=True)
     chain = ChainReport(name="edukeys_for_pmr", steps=[prep, mrep])
-    return _finish(out, chain, report)
+    return finish(out, chain, report)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -481,7 +446,7 @@ def add_ae_id(
     out = out.drop(columns="__leokit_id")
     if flag in out.columns:
         out[flag] = out[flag].astype("boolean")
-    return _finish(out, rep, report)
+    return finish(out, rep, report)
 
 
 def outcomes_by_person(
@@ -525,4 +490,4 @@ def outcomes_by_person(
     arep = DropReport(name="outcomes_by_person: sum per person", rows_in=len(linked), rows_out=len(out),
                       dropped={f"rows summed into another row of the same {', '.join(keys)}": len(linked) - len(out)})
     arep.check()
-    return _finish(out, ChainReport(name="outcomes_by_person", steps=[lrep, arep]), report)
+    return finish(out, ChainReport(name="outcomes_by_person", steps=[lrep, arep]), report)

@@ -30,8 +30,11 @@ starts with ``truth_`` or ``syn_`` never exist in the SRS.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Iterable
+
+from leokit.errors import TableNotFoundError, UnknownTableError
 
 __all__ = [
     "Column",
@@ -44,8 +47,12 @@ __all__ = [
     "census_schema",
     "hesa_schema",
     "get_schema",
+    "schema_for",
     "registered_schemas",
     "UnknownTableError",
+    "PMR",
+    "PERSON",
+    "SRS_DATABASES",
 ]
 
 # ----------------------------------------------------------------------------------------------
@@ -66,12 +73,19 @@ LAST_TAX_YEAR = 202021  # TaxYear coding as in leo_earnings: 202021 = 6 Apr 2020
 FIRST_SA_TAX_YEAR = 201314  # self-assessment robust only from 2013/14 [VRF]
 FIRST_EARNINGS_TAX_YEAR = 200304  # P14 earnings from 2003/04 [VRF]
 
+#: Kit schema (the data folder's subfolder) -> SQL Server database name in the SRS [FFT script headers].
+SRS_DATABASES = {"leo_i2": "LEO_i2", "lilr_i2": "LILR_i2", "npd_i2": "npd_i2", "hesa_i2": "hesa_i2",
+                 "ucas_i2": "ucas_i2"}
 
-class UnknownTableError(KeyError):
-    """Raised when a table name has no declared schema."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else "unknown table"
+# ----------------------------------------------------------------------------------------------
+# Person identifiers, as the kit's outputs name them
+# ----------------------------------------------------------------------------------------------
+#: The pupil identifier (Pupil Matching Reference), NPD spelling; the column name of the PMR in every
+#: frame the kit makes (``leokit.link``, ``leokit.derive``).
+PMR = "PupilMatchingRefAnonymous"
+#: The person identifier: DfE's single person resolution id that bridges NPD (PMR), ILR (RECORDID) and
+#: DWP/HMRC (EDUKEY) [VRF; FFT]; the default person column of person-level and person-year outputs.
+PERSON = "AE_ID"
 
 
 @dataclass(frozen=True)
@@ -802,6 +816,30 @@ def get_schema(name: str) -> TableSchema:
         f"table {name!r}: no declared schema (known: the fixed tables {sorted(_TABLES)}, "
         "plasc_2002..plasc_2005, spring_census_2006..spring_census_2021, hesa_2005..hesa_2021)"
     )
+
+
+def _known_names() -> list[str]:
+    names = list(registered_schemas())
+    names += [census_table_name(y) for y in range(2002, LAST_ACADEMIC_YEAR + 1)]
+    names += [f"hesa_{y}" for y in range(2005, LAST_ACADEMIC_YEAR + 1)]
+    return names
+
+
+def schema_for(name: str) -> TableSchema:
+    """The declared schema of ``name``; unknown names raise :class:`~leokit.errors.TableNotFoundError` with near
+    matches (the loader's and the validator's look-up; :func:`get_schema` raises a plain ``KeyError``)."""
+    try:
+        return get_schema(name)
+    except KeyError:
+        known = _known_names()
+        near = [k for k in known if k.lower() == str(name).lower()]
+        near += [k for k in difflib.get_close_matches(str(name), known, n=5, cutoff=0.6) if k not in near]
+        hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        raise TableNotFoundError(
+            str(name),
+            f"table {name!r}: no declared schema in leokit.schema{hint} "
+            "(year families: plasc_2002..2005, spring_census_2006..2021, hesa_2005..2021)",
+        ) from None
 
 
 def registered_schemas(years: Iterable[int] | None = None) -> dict[str, TableSchema]:

@@ -25,6 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import leokit
+from leokit import db
+from leokit.paths import package_dir, repo_root, resolve_data_dir, table_files
+from leokit.read import load_table
+
 __all__ = ["Result", "run_checks", "main", "REQUIRED", "MIN_PYTHON"]
 
 MIN_PYTHON = (3, 11)
@@ -65,8 +70,6 @@ def _python() -> Result:
 
 
 def _lock_versions() -> dict[str, str]:
-    from leokit.paths import repo_root
-
     lock = repo_root() / "requirements" / "lock.txt"
     if not lock.is_file():
         return {}
@@ -102,15 +105,10 @@ def _packages() -> list[Result]:
 
 
 def _leokit() -> Result:
-    import leokit
-    from leokit.paths import package_dir
-
     return Result("ok", "leokit", f"{leokit.__version__} from {package_dir()}")
 
 
 def _data(data_dir) -> list[Result]:
-    from leokit.paths import resolve_data_dir, table_files
-
     try:
         root = resolve_data_dir(data_dir)
     except FileNotFoundError as exc:
@@ -129,17 +127,13 @@ def _data(data_dir) -> list[Result]:
 
 
 def _load(data_dir) -> Result:
-    import leokit
-
     t0 = time.perf_counter()
-    df = leokit.load_table("KS4Pupil_2002_to_2014", data_dir=data_dir)
+    df = load_table("KS4Pupil_2002_to_2014", data_dir=data_dir)
     return Result("ok", "load and validate", f"KS4Pupil_2002_to_2014: {len(df):,} rows in {time.perf_counter() - t0:.1f} s")
 
 
 def _sql(data_dir) -> Result:
-    import leokit.db
-
-    n = leokit.db.query("SELECT count(*) AS n FROM leo_i2.leo_earnings", data_dir=data_dir)["n"].iloc[0]
+    n = db.query("SELECT count(*) AS n FROM leo_i2.leo_earnings", data_dir=data_dir)["n"].iloc[0]
     return Result("ok", "SQL (DuckDB)", f"leo_i2.leo_earnings has {int(n):,} rows")
 
 

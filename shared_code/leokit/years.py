@@ -34,6 +34,12 @@ Years after graduation (DfE)
     year starting in April ``G + k`` (:func:`yag_taxyear`). 2018/19 graduates (``G = 2019``) are 1 YAG in
     2020/21; the tax year overlapping graduation (2019/20) is skipped. Source: DfE graduate outcomes
     (LEO) methodology, on the book's references page.
+
+IDBR extract of a tax year
+    LEO links each tax year to one IDBR extract (``idbr_lookup.SourceYear``): the January 2018 extract
+    ('2019') for tax years up to 2016/17 (``TaxYear <= 201617``), the September 2020 extract ('2020') after
+    [VRF] (:func:`idbr_source_year`; used by ``leokit.context.add_employer_context`` and
+    ``leokit.derive.main_employer``).
 """
 
 from __future__ import annotations
@@ -50,7 +56,12 @@ __all__ = [
     "age_in_taxyear",
     "taxyear_at_age",
     "yag_taxyear",
+    "IDBR_SWITCH_TAXYEAR",
+    "idbr_source_year",
 ]
+
+#: Last LEO tax year whose employer data come from the IDBR extract with ``SourceYear`` '2019' [VRF].
+IDBR_SWITCH_TAXYEAR = 201617
 
 
 def taxyear_code(start_year):
@@ -121,3 +132,15 @@ def yag_taxyear(graduation_year, yag):
     1 YAG starts in April ``graduation_year + 1``: 2018/19 graduates (2019) -> 1 YAG = 202021.
     """
     return taxyear_code(np.asarray(graduation_year, dtype="int64") + np.asarray(yag, dtype="int64"))
+
+
+def idbr_source_year(taxyear) -> np.ndarray:
+    """IDBR ``SourceYear`` matching each LEO ``TaxYear`` code: '2019' up to 201617, '2020' after.
+
+    Returns an object array of str; a missing tax year gives ``None``. Text that is not a number raises
+    ``ValueError`` (it is never read as missing).
+    """
+    t = pd.to_numeric(pd.Series(taxyear)).to_numpy(dtype="float64", na_value=np.nan)
+    out = np.where(t <= IDBR_SWITCH_TAXYEAR, "2019", "2020").astype(object)
+    out[np.isnan(t)] = None
+    return out

@@ -392,7 +392,7 @@ def test_to_srs_sql_keeps_the_meaning(duck):
                 "('c', 'a', 7.0)) v(g, h, x)")
     con.execute("CREATE TABLE u AS SELECT * FROM (VALUES ('a', 'A'), ('b', 'B'), ('c', 'C')) v(g, label)")
     tsql = db.to_srs_sql(duck, pretty=False)
-    back = sqlglot.transpile(tsql, read=db._srs_dialect(), write="duckdb")[0]
+    back = sqlglot.transpile(tsql, read=db.srs_dialect(), write="duckdb")[0]
 
     def rows(q):
         df = con.sql(q).df()

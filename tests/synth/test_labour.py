@@ -464,12 +464,13 @@ def test_days_from_spells_match_truth_days(run):
 
 
 # ---------------------------------------------------------------------------------------------
-# on the real education side's people (skipped if that side is unavailable)
+# on the real education side's people
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_run():
     import importlib
-    gen = importlib.import_module("leokit.synth.generate")
+
+    gen = importlib.import_module("leokit.synth.generate")  # the module (leokit.synth.generate is also a function)
     from leokit.synth.truth import merge_truth
     tr = merge_truth(None)
     P = gen.education_side(np.random.default_rng(3), 1500, 6, tr)[0]

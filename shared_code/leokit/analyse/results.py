@@ -21,7 +21,6 @@ the truth only at the end, for the comparison.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from statistics import NormalDist
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
+
+from leokit.errors import did_you_mean
 
 __all__ = [
     "RESULT_KEYS",
@@ -46,11 +47,9 @@ RESULT_KEYS = ("name", "truth_key", "estimate", "se", "ci_low", "ci_high", "trut
 
 
 def _did_you_mean(name: str, candidates: Iterable[Any]) -> str:
-    """'; did you mean [...]?' for close matches of ``name`` (case-insensitive), or ''."""
-    cands = [str(c) for c in candidates]
-    lower = {c.lower(): c for c in cands}
-    hits = [lower[h] for h in difflib.get_close_matches(str(name).lower(), list(lower), n=3)]
-    return f"; did you mean {hits}?" if hits else ""
+    """'; did you mean '...'?' from the package's one hint helper (:func:`leokit.errors.did_you_mean`), or ''."""
+    hit = did_you_mean(str(name), [str(c) for c in candidates])
+    return f"; did you mean {hit!r}?" if hit else ""
 
 
 def _finite(x: Any, what: str, name: str) -> float:

@@ -55,8 +55,11 @@ The first task of the course - a KS4 cohort, FSM from the census, PAYE earnings 
 
 from __future__ import annotations
 
-from ._common import (
+from leokit.derive._common import (
     ON_GAP,
+    attach_person,
+    pick_column,
+    require_columns,
     PERSON,
     PMR,
     PUPIL_ID_NAMES,
@@ -69,8 +72,8 @@ from ._common import (
     taxyear_of_date,
     taxyear_start_year,
 )
-from ..errors import CoverageWarning
-from .registry import (
+from leokit.errors import CoverageWarning
+from leokit.derive.registry import (
     REGISTRY,
     THEMES,
     VariableMeta,
@@ -84,9 +87,9 @@ from .registry import (
     list_variables,
     write_codebook_csv,
 )
-from .attainment import ALEVEL_TARIFF, alevel_results, highest_qualification_by_age, ks2_attainment, ks4_attainment
-from .disadvantage import area_measures, fsm_ever6, stack_census
-from .higher_education import (
+from leokit.derive.attainment import ALEVEL_TARIFF, alevel_results, highest_qualification_by_age, ks2_attainment, ks4_attainment
+from leokit.derive.disadvantage import area_measures, fsm_ever6, pupil_characteristics, stack_census
+from leokit.derive.higher_education import (
     DEGREE_CLASS_LABELS,
     JACS_SUBJECT_GROUP,
     SUBJECT_GROUPS,
@@ -101,8 +104,8 @@ from .higher_education import (
     stack_hesa,
     subject_group,
 )
-from .earnings import annual_paye_earnings, annualised_earnings, load_deflator, real_earnings, sa_earnings, total_earnings
-from .employment import (
+from leokit.derive.earnings import annual_paye_earnings, annualised_earnings, load_deflator, real_earnings, sa_earnings, total_earnings
+from leokit.derive.employment import (
     ACTIVITY_CATEGORIES,
     GO_CATEGORIES,
     activity_status,
@@ -111,7 +114,7 @@ from .employment import (
     person_spells,
     sustained_employment,
 )
-from .outcomes import (
+from leokit.derive.outcomes import (
     AGES,
     LINKAGE_STATUSES,
     YAGS,
@@ -122,9 +125,9 @@ from .outcomes import (
     person_year_outcomes,
     yag_taxyear,
 )
-from .employer import coworker_loo, idbr_source_year, main_employer
-from .ucas import OFFER_DECISIONS, ucas_alevel_points, ucas_offers_and_placement
-from . import sql  # noqa: E402  (SQL versions of the core outcomes; imports no database driver)
+from leokit.derive.employer import coworker_loo, idbr_source_year, main_employer
+from leokit.derive.ucas import OFFER_DECISIONS, ucas_alevel_points, ucas_offers_and_placement
+from leokit.derive import sql  # noqa: E402  (SQL versions of the core outcomes; imports no database driver)
 
 
 def pmr_to_person(frame, pmr_lookup, *, pmr_col: str | None = None, person_col: str = PERSON, how: str = "inner"):
@@ -136,8 +139,6 @@ def pmr_to_person(frame, pmr_lookup, *, pmr_col: str | None = None, person_col: 
     ``AE_ID`` - use it for a cohort whose outcomes you will attach with :func:`outcomes_at_age`, which counts
     those pupils as "not linkable" instead of losing them.
     """
-    from ._common import attach_person, pick_column, require_columns
-
     if how not in ("inner", "left"):
         raise ValueError(f"how must be 'inner' or 'left', not {how!r}")
     col = pmr_col or pick_column(frame, PUPIL_ID_NAMES, "frame")
@@ -152,7 +153,7 @@ __all__ = [
     "REGISTRY", "THEMES", "VariableMeta", "codebook_csv_text", "codebook_download_html", "codebook_frame", "codebook_html", "codebook_markdown", "derived",
     "get_variable", "list_variables", "write_codebook_csv",
     "ALEVEL_TARIFF", "alevel_results", "highest_qualification_by_age", "ks2_attainment", "ks4_attainment",
-    "area_measures", "fsm_ever6", "stack_census",
+    "area_measures", "fsm_ever6", "pupil_characteristics", "stack_census",
     "DEGREE_CLASS_LABELS", "JACS_SUBJECT_GROUP", "SUBJECT_GROUPS", "cah_subject_group", "degree_class", "graduation", "he_entry",
     "hesa_study_taxyears", "jacs_subject_group", "provider_tariff_group", "provider_tariff_group_syn", "stack_hesa",
     "subject_group",

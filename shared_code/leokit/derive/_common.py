@@ -8,7 +8,17 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from leokit.errors import CoverageWarning, Problem, SchemaError, did_you_mean, numeric_values
+from leokit.errors import CoverageError, CoverageWarning, DerivationError, Problem, did_you_mean, numeric_values
+from leokit.schema import PERSON, PMR
+from leokit.years import (
+    acadyr_end,
+    age_in_taxyear,
+    taxyear_at_age,
+    taxyear_bounds,
+    taxyear_code,
+    taxyear_of_date,
+    taxyear_start_year,
+)
 
 __all__ = [
     "DerivationError",
@@ -37,21 +47,10 @@ __all__ = [
     "taxyear_at_age",
 ]
 
-from leokit.years import (  # noqa: E402  (the kit's calendar conventions are stated once, in leokit.years)
-    acadyr_end,
-    age_in_taxyear,
-    taxyear_at_age,
-    taxyear_bounds,
-    taxyear_code,
-    taxyear_of_date,
-    taxyear_start_year,
-)
+# The kit's calendar conventions are stated once, in leokit.years, and the identifier names once, in
+# leokit.schema (PERSON: the default person column of person-level outputs; PMR: the pupil id as the derive
+# functions name it in their outputs); both are re-exported here for the derive modules.
 
-#: Default name of the person identifier column in person-level and person-year outputs: the DfE
-#: "single person resolution" id that bridges NPD (PMR), ILR (RECORDID) and DWP/HMRC (EDUKEY).
-PERSON = "AE_ID"
-#: The pupil identifier (Pupil Matching Reference) as the derive functions name it in their outputs.
-PMR = "PupilMatchingRefAnonymous"
 #: Names under which a KS4 / cohort frame may carry the pupil identifier: derive outputs
 #: (``ks4_attainment``, ``fsm_ever6``) use ``PupilMatchingRefAnonymous``; the KS4 tables and
 #: ``leokit.load.stack_ks4`` / ``dedup_ks4`` keep ``KS4_PupilMatchingRefAnonymous``. Functions that take a
@@ -59,32 +58,6 @@ PMR = "PupilMatchingRefAnonymous"
 PUPIL_ID_NAMES = (PMR, "KS4_PupilMatchingRefAnonymous")
 #: Allowed values of the ``on_gap`` argument of the windowed derivations (see :func:`report_gap`).
 ON_GAP = ("warn", "raise", "ignore")
-
-
-class DerivationError(SchemaError):
-    """A derivation function was given an input it cannot use (a missing column, non-numeric values, no rows...).
-
-    A ``ValueError`` and a ``leokit.errors.SchemaError``: ``.table`` names the input frame, ``.problems``
-    lists :class:`leokit.errors.Problem` entries, ``.missing_columns`` the missing columns (if any). Missing
-    columns come with a "did you mean ...?" hint from the same helper as the schema validator
-    (:func:`leokit.errors.did_you_mean`).
-    """
-
-    def __init__(self, message: str, *, table: str = "derive", columns=(), problems=None):
-        self.table = table
-        self.missing_columns = list(columns)
-        if problems is None:
-            problems = [Problem(table, c, "a column of this name", "no such column", "missing") for c in columns]
-        self.problems = list(problems)
-        ValueError.__init__(self, message)
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "derivation error"
-
-
-class CoverageError(DerivationError):
-    """The tables passed do not cover the years a result needs (raised instead of a
-    :class:`~leokit.errors.CoverageWarning` when a function is called with ``on_gap="raise"``)."""
 
 
 def _missing_problem(frame: str, col: str, present) -> Problem:

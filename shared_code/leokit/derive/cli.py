@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from leokit.derive import codebook_frame, codebook_markdown, write_codebook_csv
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of the ``codebook`` subcommand (for ``leokit.__main__``'s registry)."""
@@ -25,8 +27,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``codebook`` subcommand. Returns the exit status (0 on success)."""
-    from . import codebook_frame, codebook_markdown, write_codebook_csv
-
     if args.csv:
         path = write_codebook_csv(args.csv)
         print(f"wrote {path} ({len(codebook_frame())} variables)")

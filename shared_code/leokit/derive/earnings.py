@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..schema import FIRST_SA_TAX_YEAR
-from ._common import (PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
+from leokit.schema import FIRST_SA_TAX_YEAR
+from leokit.derive._common import (PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
                       require_columns)
-from .registry import derived
+from leokit.derive.registry import derived
 
 __all__ = [
     "annual_paye_earnings",

@@ -13,19 +13,12 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ._common import PERSON, as_numeric, as_taxyear, attach_person, group_index, map_unique, require_columns
-from .registry import derived
+from leokit.years import idbr_source_year  # the IDBR extract rule is stated once, in leokit.years
+
+from leokit.derive._common import PERSON, as_numeric, as_taxyear, attach_person, group_index, map_unique, require_columns
+from leokit.derive.registry import derived
 
 __all__ = ["main_employer", "coworker_loo", "idbr_source_year"]
-
-#: tax years <= 2016/17 use the IDBR extract of Jan 2018 (SourceYear '2019'), later years Sept 2020 ('2020') [VRF]
-IDBR_SWITCH_TAXYEAR = 201617
-
-
-def idbr_source_year(taxyear) -> np.ndarray:
-    """IDBR ``SourceYear`` matching each ``TaxYear``: '2019' up to 201617, '2020' after."""
-    t = np.asarray(taxyear, dtype="int64")
-    return np.where(t <= IDBR_SWITCH_TAXYEAR, "2019", "2020").astype(object)
 
 
 @derived(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..schema import FIRST_SA_TAX_YEAR, LAST_TAX_YEAR, OUT_OF_WORK_BENEFITS
-from ._common import (
+from leokit.schema import FIRST_SA_TAX_YEAR, LAST_TAX_YEAR, OUT_OF_WORK_BENEFITS
+from leokit.derive._common import (
     PERSON,
     as_dates,
     as_numeric,
@@ -27,7 +27,7 @@ from ._common import (
     taxyear_code,
     taxyear_start_year,
 )
-from .registry import derived
+from leokit.derive.registry import derived
 
 __all__ = [
     "person_spells",

@@ -13,8 +13,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ._common import PERSON, PMR, DerivationError, as_numeric, format_years, report_gap, require_columns, taxyear_code
-from .registry import derived
+from leokit.derive._common import PERSON, PMR, DerivationError, as_numeric, format_years, report_gap, require_columns, taxyear_code
+from leokit.derive.disadvantage import _year_keys
+from leokit.derive.registry import derived
+from leokit.stack import stack_hesa as _stack_hesa
 
 __all__ = [
     "stack_hesa",
@@ -55,10 +57,7 @@ DEGREE_CLASS_LABELS = {"01": "first", "02": "upper second", "03": "lower second"
 def stack_hesa(tables: Mapping) -> pd.DataFrame:
     """Stack per-year HESA frames (``{2011: frame}`` or ``{"hesa_2011": frame}``) with an int ``hesa_year``
     column: :func:`leokit.load.stack_hesa` on in-memory frames."""
-    from ..load import stack_hesa as _stack
-    from .disadvantage import _year_keys
-
-    return _stack(tables=_year_keys(tables, "stack_hesa"), validate=False)
+    return _stack_hesa(tables=_year_keys(tables, "stack_hesa"), validate=False)
 
 
 def jacs_subject_group(codes: pd.Series) -> pd.Series:

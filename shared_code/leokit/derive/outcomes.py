@@ -41,9 +41,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..schema import LAST_TAX_YEAR
-from ..years import yag_taxyear
-from ._common import (
+from leokit.schema import LAST_TAX_YEAR
+from leokit.years import yag_taxyear
+from leokit.derive._common import (
     PERSON,
     DerivationError,
     as_numeric,
@@ -56,7 +56,10 @@ from ._common import (
     taxyear_at_age,
     taxyear_code,
 )
-from .registry import derived
+from leokit.derive.earnings import annual_paye_earnings, annualised_earnings, sa_earnings, total_earnings
+from leokit.derive.employment import (activity_status, days_employed, out_of_work_benefit_days, person_spells,
+                                      sustained_employment)
+from leokit.derive.registry import derived
 
 __all__ = ["yag_taxyear", "outcomes_yag", "outcomes_at_age", "attach_outcomes", "linked_persons",
            "person_year_outcomes", "YAGS", "AGES", "LINKAGE_STATUSES"]
@@ -437,9 +440,6 @@ def person_year_outcomes(
     :func:`outcomes_yag` to get one row per person of your population, with ``linked`` / ``has_record`` /
     ``linkage_status`` saying which missing values are "no record" and which are "cannot be linked".
     """
-    from .earnings import annual_paye_earnings, annualised_earnings, sa_earnings, total_earnings
-    from .employment import activity_status, days_employed, out_of_work_benefit_days, person_spells, sustained_employment
-
     if edukey_map is None:
         raise DerivationError(f"person_year_outcomes: {_WHY_MAP}", table="edukey_map")
     pc = person_col

@@ -26,12 +26,11 @@ from typing import Mapping
 
 import pandas as pd
 
+from leokit.schema import SRS_DATABASES
+
 __all__ = ["QUERIES", "read_sql", "render", "srs_prefixes", "run_sql", "run_core_outcomes"]
 
 QUERIES = ("paye_earnings", "total_earnings", "sustained_employment", "outcomes_yag")
-#: kit schema -> SRS database name (SQL Server) [FFT]
-SRS_DATABASES = {"leo_i2": "LEO_i2", "npd_i2": "npd_i2", "hesa_i2": "hesa_i2", "lilr_i2": "LILR_i2",
-                 "ucas_i2": "ucas_i2"}
 
 
 def read_sql(name: str) -> str:
@@ -44,17 +43,13 @@ def read_sql(name: str) -> str:
 def srs_prefixes(project: str) -> dict[str, str]:
     """Schema prefixes for the SRS: ``leo_i2`` -> ``LEO_i2."<project>"`` etc.
 
-    Uses the database names of :data:`leokit.db.SRS_DATABASES` when available. ``render`` only renames the
+    Uses the database names of :data:`leokit.schema.SRS_DATABASES`. ``render`` only renames the
     tables, which is all the portable queries here need; for any other kit SQL use ``leokit.db.to_srs_sql``,
     which also translates DuckDB-only constructs to T-SQL (or refuses them).
     """
     if not re.fullmatch(r"[A-Za-z0-9_]+", project):
         raise ValueError(f"project id {project!r}: letters, digits and _ only")
-    try:
-        from leokit.db import SRS_DATABASES as dbs
-    except Exception:  # pragma: no cover - db helper missing
-        dbs = SRS_DATABASES
-    return {k: f'{v}."{project}"' for k, v in dbs.items()}
+    return {k: f'{v}."{project}"' for k, v in SRS_DATABASES.items()}
 
 
 def render(sql: str, prefixes: Mapping[str, str] | None = None) -> str:

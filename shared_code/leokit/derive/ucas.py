@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import PMR, as_numeric, require_columns
-from .attainment import ALEVEL_TARIFF
-from .registry import derived
+from leokit.derive._common import PMR, as_numeric, require_columns
+from leokit.derive.attainment import ALEVEL_TARIFF
+from leokit.derive.registry import derived
 
 __all__ = ["ucas_alevel_points", "ucas_offers_and_placement", "OFFER_DECISIONS"]
 

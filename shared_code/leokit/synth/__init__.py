@@ -3,21 +3,13 @@
 The education side (population, schools, KS2-KS5, UCAS, HE, ILR, linkage) lives in
 ``population``, ``education``, ``ucas`` and ``tables``; the labour-market side in ``labour``;
 ``generate`` orchestrates both and writes Parquet via ``writer``. ``calibration`` compares the
-generated data with published targets.
+generated data with published targets. ``examples`` holds small seeded toy data sets for the chapters that
+teach a method (each states its DGP, its true effect and the bias of the naive estimator).
 """
 
 from __future__ import annotations
 
+from leokit.synth.calibration import calibration_table
+from leokit.synth.generate import generate
+
 __all__ = ["generate", "calibration_table"]
-
-
-def generate(*args, **kwargs):
-    """See :func:`leokit.synth.generate.generate`."""
-    from leokit.synth.generate import generate as _g
-    return _g(*args, **kwargs)
-
-
-def calibration_table(*args, **kwargs):
-    """See :func:`leokit.synth.calibration.calibration_table`."""
-    from leokit.synth.calibration import calibration_table as _c
-    return _c(*args, **kwargs)

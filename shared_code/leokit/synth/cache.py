@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from .params import GENERATOR_VERSION
-from .truth import merge_truth, read_override
+from leokit.synth.params import GENERATOR_VERSION
+from leokit.synth.truth import merge_truth, read_override
 
 __all__ = ["up_to_date"]
 

@@ -35,9 +35,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from leokit import derive as dv
+from leokit import load as ld
 from leokit import schema as S
-
-from .params import MESSINESS
+from leokit.link import person_lookup, resolve_edukeys
+from leokit.synth.params import MESSINESS
+from leokit.years import taxyear_at_age, taxyear_code, yag_taxyear
 
 __all__ = ["calibration_table", "researcher_frames", "table_inventory", "update_readme", "living_wage_annual",
            "LIVING_WAGE_HOURLY", "LIVING_WAGE_HOURS_PER_WEEK", "LIVING_WAGE_WEEKS"]
@@ -70,10 +73,6 @@ def researcher_frames(data_dir: str | Path) -> dict[str, pd.DataFrame]:
     classified first degree, ``AE_ID``, ``linked``) and ``person_years`` (AE_ID, TaxYear, PAYE, SA and total
     earnings, sustained employment with self-employment counted). Nothing here reads a ``truth_*`` table.
     """
-    from leokit import derive as dv
-    from leokit import load as ld
-    from leokit.link import person_lookup, resolve_edukeys
-
     d = Path(data_dir)
     ek = resolve_edukeys(d)
     pl = person_lookup(d)
@@ -113,9 +112,6 @@ def calibration_table(data_dir: str | Path) -> pd.DataFrame:
 
     Columns: target, source, target_value, produced, tolerance, ok, computed_from, note.
     """
-    from leokit import derive as dv
-    from leokit.years import taxyear_at_age, taxyear_code, yag_taxyear
-
     d = Path(data_dir)
     doc = json.loads((d / "truth.json").read_text())
     real = doc.get("_realised", {})

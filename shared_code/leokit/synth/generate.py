@@ -24,13 +24,14 @@ import pandas as pd
 from leokit import schema as S
 from leokit.synth import truth as T
 
-from .education import simulate_education
-from .params import GENERATOR_VERSION, MESSINESS
-from .population import build_geography, build_people
-from .tables import (assign_ids, build_census, build_hesa, build_ilr, build_ks2, build_ks4, build_ks5, build_lookups,
-                     build_public, census_years)
-from .ucas import build_ucas_tables, contextual_truth
-from .writer import frame_to_arrow, to_arrow, write_parquet
+from leokit.synth.education import simulate_education
+from leokit.synth.labour import simulate_labour
+from leokit.synth.params import GENERATOR_VERSION, MESSINESS
+from leokit.synth.population import build_geography, build_people
+from leokit.synth.tables import (assign_ids, build_census, build_hesa, build_ilr, build_ks2, build_ks4, build_ks5,
+                                 build_lookups, build_public, census_years)
+from leokit.synth.ucas import build_ucas_tables, contextual_truth
+from leokit.synth.writer import frame_to_arrow, to_arrow, write_parquet
 
 __all__ = ["generate", "PEOPLE_COLUMNS", "education_side"]
 
@@ -50,21 +51,6 @@ TRUTH_EXTRA = [
     "exit_award",
 ]
 _DATABASES = ("npd_i2", "hesa_i2", "lilr_i2", "ucas_i2", "leo_i2", "public", "truth")
-
-
-class LabourSideMissing(RuntimeError):
-    """leokit.synth.labour (the labour-market side) is missing or failed to import."""
-
-
-def _load_labour():
-    try:
-        from leokit.synth.labour import simulate_labour  # noqa: WPS433
-    except Exception as exc:  # pragma: no cover - depends on the other module
-        raise LabourSideMissing(
-            "leokit.synth.labour.simulate_labour could not be imported "
-            f"({type(exc).__name__}: {exc}); the labour-market side of the generator is required "
-            "(no stub is provided)") from exc
-    return simulate_labour
 
 
 def _bar(total: int, enabled: bool):
@@ -122,7 +108,6 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
         raise ValueError(f"cohorts must be 1..{S.LAST_ACADEMIC_YEAR - 2 - S.FIRST_KS4_YEAR + 1}")
     override = T.read_override(truth) if isinstance(truth, (str, Path)) else (dict(truth) if truth else None)
     tr = T.merge_truth(override)
-    simulate_labour = _load_labour()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth.json").unlink(missing_ok=True)  # a run that stops half way never looks complete (synth.cache)

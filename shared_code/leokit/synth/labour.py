@@ -10,87 +10,39 @@ outcome tables of the LEO I2 standard extract (``leo_employment``, ``leo_earning
 ``syn_enterprise_output``, the hidden tables ``truth_enterprise``, ``truth_enterprise_year``,
 ``truth_person`` and ``truth_person_year``, and ``_realised``, a dict of statistics of the generated
 population (AKM shares, sorting, mobility, connected set). Calibration figures against published
-statistics are computed from the *released* tables by :mod:`leokit.synth.calibration`. The model is
-written out in ``LABOUR_DGP.md`` next to this file; this docstring is the summary.
+statistics are computed from the *released* tables by :mod:`leokit.synth.calibration`.
 
-Clocks
-------
-Tax year ``T`` = the one starting 6 April T (``TaxYear`` 200405 for T = 2004). Every age-dependent
-behaviour and every documented outcome point uses the kit's cohort age,
-``leokit.years.age_in_taxyear(T, C) = T - C + 17`` for KS4 cohort ``C``; the planted outcome point of
-``degree_return_*`` is ``T29 = leokit.years.taxyear_at_age(29, C) = C + 12``. Birthdays are used only
-for when working life may start (the tax year of the 16th birthday).
+The model - clocks, what the degree may and may not change, activity, enterprises, the employer path
+and the coworker channel, pay, enterprise output, messiness, spells, truth tables - is described once,
+in ``LABOUR_DGP.md`` beside this file (the data README renders it); this docstring only says where each
+part is in the code.
 
-What the degree may and may not change
---------------------------------------
-The log PAYE pay rate (log annualised pay, :func:`leokit.derive.annualised_earnings`) of an employed
-person-year is exactly ``y* + log(0.6) x part_time``. The degree enters ``y*`` only through
-``D_it r_i``. Everything else on the pay-rate path is built so that it does not depend on the
-person's degree, only on things fixed before it (ability, background, FSM, sex, cohort, A levels,
-random draws): the employer path, residence (including the London move), part-time status, the age
-profile, pay shocks. Each of these processes draws from its own child of ``rng`` with the same number
-of draws whatever anyone's education, so removing a person's degree changes none of them
-(tested). The degree may change *whether* someone is in PAYE work, abroad, self-employed or claiming
-benefits and how many days they work (extensive margins); those are not part of the parameter.
+Code layout
+-----------
+:func:`simulate_labour` runs one function per stage, in this order, each reading what it needs from a
+small state object (:class:`_LabourState`) and storing what later stages need:
 
-Activity
---------
-Each person-year is *school/college* (16 to leaving: highest level 1-2 leave at 16 or 17, level 3 at 18,
-HE entrants at 18), *HE* (tax years T with academic year T+1 in [he_entry_year, end of study]) or
-*labour market*. Students may hold low-paid PAYE jobs at retail/hospitality/admin/arts enterprises (a
-separate student-job process). In the labour market each year a person may be abroad (persistent;
-more for graduates at entry), self-employed (Markov), PAYE-employed (probit with state dependence, a
-persistent person effect, ability, background, FSM, qualifications and a small degree shift) and, if
-not employed, on out-of-work benefits.
+===================  ============================================================  =============
+stage                what                                                          LABOUR_DGP.md
+===================  ============================================================  =============
+``_setup``           parameters, random streams, tax-year calendar, person inputs  1
+``_timeline``        school / HE / labour-market years                             3
+``_person_draws``    skill, person effect, propensities, degree return r_i         2, 6
+``_enterprises``     enterprises, premia, the employer sampler                     4, 5
+``_histories``       the yearly loop: residence, activity, employer path, jobs     3, 5
+``_pay``             full-year log pay before the coworker term                    6
+``_spells``          spells and days; annual pay                                   6, 9
+``_record_keys``     EDUKEYs and the ordering of released rows                     8
+``_leo_earnings``    released earnings rows; the coworker share and term           6, 8
+``_leo_employment``  released spells                                               8, 9
+``_other_tables``    SA, benefits, geography, IDBR, enterprise output              7, 8
+``_realised``        realised statistics                                           11
+``_truth_tables``    truth tables and the result                                   10
+===================  ============================================================  =============
 
-Employer path, sorting and the coworker channel
------------------------------------------------
-Everyone has an *employer path* on the age clock from the tax year of their 16th birthday: each year
-they stay with their enterprise with probability 0.72 (to 21) or 0.85 (from 22) unless it dies, or
-join one. When employed in the labour market a person works at their path enterprise; education,
-employment and the degree never move the path. Joiners draw an alive enterprise in their region of
-residence (85%) or anywhere with ``P(j|i) ∝ w_j exp(lambda a_i z_j + lambda_u u_i/sd(u) (Q_jt - 0.3))``:
-``z_j`` is the standardised premium, ``lambda`` is solved so that corr(ability, premium of the joined
-enterprise) = ``worker_firm_sorting``; ``u_i`` is the unobserved skill (part of the person effect that
-KS2/KS4 do not measure) and ``Q_jt`` the share of "qualified" people (A-level points in the top 30%)
-among those aged 22+ who stay on ``j``'s path this year - it rises and falls with ``j``'s graduate
-share. From 22, high-``u`` workers therefore join enterprises in years when their graduate share is
-high: the coworker graduate share is correlated with ``u`` within enterprises, so enterprise fixed
-effects alone are biased and person + enterprise fixed effects are needed.
-
-Enterprises: ``J = max(300, 0.2 N)`` with Pareto(1.1) attraction weights capped at 0.6% of the total
-(heavy-tailed sizes: a few employ hundreds of sample workers a year, most one or two), SIC section,
-region, employee band, births and deaths; premium ``psi_j`` with section and region components,
-mean 0 and worker-weighted SD ``firm_effect_sd``.
-
-Pay
----
-Full-year log PAYE pay of an employed person-year (nominal GBP)::
-
-    y*_it = mu + Y_T + alpha_i + psi_J(i,t) + X_s(a_it) + D_it r_i + kappa S_it + eps_it + c [in education]
-    alpha_i = 0.16 ability - 0.10 [female] - 0.15 [FSM] + u_i,   u_i ~ N(0, 0.18^2)
-    X_s(a)  = B_s (g(a) - g(16)),  g logistic in cohort age a (centre 26, scale 1.5), B_M = 0.55, B_F = 0.45
-    D_it    = min(1, (T - grad_year + 1)/6) for graduates with T >= grad_year (full from 5 YAG)
-    r_i     = degree_return_<sex> + dev_subject + dev_tariff - c_<sex>
-    S_it    = leave-one-out graduate share among the other sample persons with the same main enterprise
-    eps_it  = AR(1) (rho 0.5, SD 0.10) + iid N(0, 0.12^2);   c = -1.6 (student work)
-
-``kappa = coworker_graduate_share_effect``; ``c_<sex>`` makes the mean of ``D_i(T29) r_i`` over all
-graduates of that sex equal ``degree_return_<sex>`` exactly. Part-time work (probit on the age
-clock: person propensity, FSM, ability, women from 27, AR(1) shock) multiplies pay by 0.6. Annual
-pay = ``exp(y*) x days/365 x 0.6^part_time``, so annualised pay (pay / days x 365) is
-``exp(y*) x 0.6^part_time`` exactly; ``days`` come from the spells.
-
-Synthetic-only enterprise output: ``q_jt = 10.8 + phi_j + Y_T + theta G_jt + nu_jt`` for every
-enterprise-year named as a main enterprise in ``leo_earnings``; ``G_jt`` = graduate share among those
-workers, ``theta = firm_graduate_share_productivity_effect``, ``phi_j = 0.5 z_j + N(0, 0.25^2)``
-(productive enterprises pay more and so attract graduates), ``nu_jt ~ N(0, 0.15^2)``.
-
-Messiness (rates in :data:`LABOUR_MESSINESS`): zero-pay rows and negative year totals floored to
-0; rows under GBP 2,500 at 0-9 employee enterprises dropped with probability 0.5; 1% of person-years
-lost; 2% of rows without IDBR link; 8% with a secondary job; 5%/5% defaulted spell dates; 1% of
-spells missing; records of persons with a second EDUKEY split between the keys; 2% of person-years
-without a CIS address; 3% of enterprises re-coded (SIC) in the 2020 IDBR extract.
+Randomness: ``rng`` is split into one child stream per process (:data:`_STREAMS`), each drawing the
+same number of values whatever anyone's education, so a person's degree changes no draw of the
+employer path, residence, part-time status or pay shocks. Same inputs, same bytes.
 """
 
 from __future__ import annotations
@@ -101,9 +53,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from leokit.years import age_in_taxyear, taxyear_at_age
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from . import truth as truth_mod
+from leokit.synth import truth as truth_mod
+from leokit.years import age_in_taxyear, taxyear_at_age
 
 __all__ = [
     "simulate_labour",
@@ -343,8 +297,7 @@ def _taxyear_length(t: np.ndarray) -> np.ndarray:
 
 def _phi(x):
     # standard normal cdf, vectorised without scipy
-    from math import sqrt
-    return 0.5 * (1.0 + _erf(np.asarray(x) / sqrt(2.0)))
+    return 0.5 * (1.0 + _erf(np.asarray(x) / math.sqrt(2.0)))
 
 
 def _erf(x):
@@ -607,6 +560,31 @@ def _rescale_to_joiners(firms, lam: float, target_sd: float, nbins: int = 16) ->
 # ------------------------------------------------------------------------------------------
 # Main entry point
 # ------------------------------------------------------------------------------------------
+class _LabourState:
+    """What one stage of :func:`simulate_labour` hands to the next: named arrays, frames and helpers.
+
+    Each stage reads its inputs at its top - ``s.get("a b")``, or ``s.take("c")`` where no later stage needs the
+    value, so that memory is freed as early as in one long function - and stores its outputs at its end
+    (``s.put(d=d)``).
+    """
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def get(self, names: str) -> Any:
+        """The values of the space-separated ``names`` (one value for one name, else a tuple)."""
+        vals = tuple(self.__dict__[n] for n in names.split())
+        return vals[0] if len(vals) == 1 else vals
+
+    def take(self, names: str) -> Any:
+        """As :meth:`get`, removing the values from the state (their last reader)."""
+        vals = tuple(self.__dict__.pop(n) for n in names.split())
+        return vals[0] if len(vals) == 1 else vals
+
+    def put(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
 def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.random.Generator,
                     last_tax_year: int = 202021, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Simulate the HMRC/DWP outcome tables for ``people`` (see the module docstring).
@@ -619,6 +597,26 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     outputs, and a person's own degree changes no draw of the employer path, residence, part-time
     status or pay shocks.
     """
+    s = _LabourState(people=people, truth=truth, rng=rng, last_tax_year=last_tax_year, progress=progress)
+    _setup(s)
+    _timeline(s)
+    _person_draws(s)
+    _enterprises(s)
+    _histories(s)
+    _pay(s)
+    _spells(s)
+    _record_keys(s)
+    _leo_earnings(s)
+    _leo_employment(s)
+    _other_tables(s)
+    _realised(s)
+    return _truth_tables(s)
+
+
+def _setup(s: _LabourState) -> None:
+    """Parameters, random streams, the calendar of tax years and the person-level inputs."""
+    people, truth = s.get("people truth")
+    last_tax_year, progress, rng = s.take("last_tax_year progress rng")
     say = progress or _noop
     P = LABOUR_PARAMS
     M = LABOUR_MESSINESS
@@ -658,7 +656,16 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     grad_year = np.where(degree, grad_year, np.nan)
     home_region = pd.Categorical(people["region"].astype(object), categories=_GOR).codes.astype(np.int64)
     home_region = np.where(home_region < 0, 6, home_region)
+    s.put(L=L, M=M, N=N, P=P, R=R, TS=TS, Y=Y, Yeff=Yeff, ability=ability, background=background, bm=bm, by=by,
+        cohort=cohort, degree=degree, female=female, fsm=fsm, grad_year=grad_year, he=he,
+        he_entry_year=he_entry_year, hl=hl, home_region=home_region, kappa=kappa, lam0=lam0, people=people, rho=rho,
+        say=say, t16=t16, t_first=t_first, t_last=t_last, theta=theta, truth=truth, years=years)
 
+
+def _timeline(s: _LabourState) -> None:
+    """Education and activity timeline: when each person is at school, in HE or in the labour market."""
+    N, R, bm, by, cohort, degree, grad_year, he, hl, years = s.get("N R bm by cohort degree grad_year he hl years")
+    he_entry_year = s.take("he_entry_year")
     # ---- education / activity timeline ----------------------------------------------------
     rp = R["person"]
     u = rp.random(N)
@@ -678,7 +685,15 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     # descriptive only (truth_person_year.experience): years since leaving school/college, HE years included
     exper = np.where(lm, np.cumsum(lm | in_he, axis=1) - 1, 0).astype(np.int16)
     first_lm = lm & ~np.concatenate([np.zeros((N, 1), bool), lm[:, :-1]], axis=1)
+    s.put(T2=T2, active=active, agec=agec, edu=edu, exper=exper, first_lm=first_lm, he_end=he_end, in_he=in_he,
+        in_school=in_school, leave_school=leave_school, lm=lm, rp=rp)
 
+
+def _person_draws(s: _LabourState) -> None:
+    """Person-level draws (none depends on the degree): skill, person effect, propensities, degree return."""
+    N, P, ability, background, degree, female = s.get("N P ability background degree female")
+    fsm, hl, people, truth = s.get("fsm hl people truth")
+    rp = s.take("rp")
     # ---- person-level draws (none of them depends on the degree) ------------------------------
     skill = rp.normal(0.0, P["skill_sd"], N)                      # u_i: unobserved skill
     alpha = (P["alpha_ability"] * ability + P["alpha_background"] * background + P["alpha_female"] * female
@@ -695,14 +710,30 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     # "qualified": A-level points (best three) in the top 30% of the sample - attainment at 18, before any degree
     alev = np.nan_to_num(people["alevel_points"].to_numpy(float), nan=-1.0)
     qualified = alev > np.quantile(alev, P["qualified_quantile"])
+    s.put(alpha=alpha, c_sex=c_sex, claim_base=claim_base, emp_base=emp_base, p_london=p_london, pt_base=pt_base,
+        qualified=qualified, r_i=r_i, se_base=se_base, skill=skill)
 
+
+def _enterprises(s: _LabourState) -> None:
+    """The enterprises, their premia (rescaled to the joiners) and the sampler of employers."""
+    N, P, R, say, truth = s.get("N P R say truth")
+    rho, t_first, t_last = s.take("rho t_first t_last")
     firms = _make_firms(N, truth, R["firms"], t_first, t_last)
     J = int(firms["J"])
     lam = _calibrate_lambda(firms, rho)
     _rescale_to_joiners(firms, lam, float(truth["firm_effect_sd"]))
     sampler = _FirmSampler(firms, lam, P["coworker_sorting_tilt"])
     say(f"labour: {J:,} enterprises")
+    s.put(J=J, firms=firms, lam=lam, sampler=sampler)
 
+
+def _histories(s: _LabourState) -> None:
+    """The yearly loop: residence, activity states, employer path, student jobs, part-time work, pay shocks."""
+    J, N, P, R, Y, ability, active, agec, degree = s.get("J N P R Y ability active agec degree")
+    edu, emp_base, female, first_lm, in_he, lm = s.get("edu emp_base female first_lm in_he lm")
+    pt_base, say, skill, years = s.get("pt_base say skill years")
+    background, claim_base, home_region, p_london = s.take("background claim_base home_region p_london")
+    qualified, sampler, se_base = s.take("qualified sampler se_base")
     # ---- yearly loop ----------------------------------------------------------------------------
     # Each process draws from its own stream with the same number of draws whatever anyone's
     # education, so a person's degree changes only what depends on it by design (extensive margins).
@@ -810,7 +841,15 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     EMP = F >= 0
     del sampler
     say("labour: employment histories done")
+    s.put(ABR=ABR, CLAIM=CLAIM, EMP=EMP, EPS=EPS, F=F, JOIN=JOIN, LA=LA, LP=LP, PT=PT, RES=RES, SE=SE,
+        moved_london=moved_london)
 
+
+def _pay(s: _LabourState) -> None:
+    """Full-year log pay before the coworker term: person, firm, year, experience, degree and shock components."""
+    EMP, EPS, F, N, P, T2, Y, Yeff, agec, alpha = s.get("EMP EPS F N P T2 Y Yeff agec alpha")
+    degree, female, firms, grad_year, r_i = s.get("degree female firms grad_year r_i")
+    edu = s.take("edu")
     # ---- earnings components ------------------------------------------------------------------
     graduated = degree[:, None] & (T2 >= np.nan_to_num(grad_year, nan=9999)[:, None])
     psi32 = firms["psi"].astype(np.float32)
@@ -826,7 +865,13 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     logy += np.where(edu, np.float32(P["student_offset"]), np.float32(0.0))
     logy += np.nan_to_num(psi_cell)
     logy[~EMP] = np.nan
+    s.put(Dcomp=Dcomp, Xcomp=Xcomp, graduated=graduated, logy=logy, psi_cell=psi_cell, ramp=ramp)
 
+
+def _spells(s: _LabourState) -> None:
+    """Employment spells and days employed per tax year; annual pay before the coworker term."""
+    EMP, F, L, N, P, PT, R, T2, Y, logy, t16 = s.get("EMP F L N P PT R T2 Y logy t16")
+    bm, by, first_lm = s.take("bm by first_lm")
     # ---- spells, days ------------------------------------------------------------------------
     rr = R["release"]
     Fprev = np.concatenate([np.full((N, 1), -1, np.int32), F[:, :-1]], axis=1)
@@ -861,7 +906,13 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     # annualised pay (pay / days x 365, leokit.derive.annualised_earnings) is exactly exp(y*) x 0.6^part_time
     pay_factor = (days / 365.0) * np.where(PT, P["part_time_hours"], 1.0)
     earn0 = np.exp(np.nan_to_num(logy, nan=-np.inf)) * pay_factor    # before the coworker term
+    s.put(days=days, e_day=e_day, earn0=earn0, endoff_next=endoff_next, ends_here=ends_here, main_days=main_days,
+        moved_out=moved_out, new_start=new_start, p_days=p_days, pay_factor=pay_factor, rr=rr, s_day=s_day)
 
+
+def _record_keys(s: _LabourState) -> None:
+    """Record keys (EDUKEY / second EDUKEY) and the helpers that order released rows by key and tax year."""
+    M, N, Y, firms, people, rr, years = s.get("M N Y firms people rr years")
     # ---- record keys (edukey / edukey2) ------------------------------------------------------
     edukey = people["edukey"].astype(object).to_numpy()
     ek2 = people["edukey2"].astype(object).to_numpy() if "edukey2" in people else np.full(N, None, object)
@@ -904,7 +955,16 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     sec_str = pd.array(sec_arr, dtype="str")
     sic_str = pd.array(np.char.zfill(np.concatenate([firms["sic"], firms["sic2020"]]).astype(str), 5).astype(object),
                        dtype="str")
+    s.put(cells_by_key=cells_by_key, ent_arr=ent_arr, key_str=key_str, keys_for=keys_for, rank1=rank1,
+        sec_arr=sec_arr, sec_str=sec_str, sic_str=sic_str, tyc=tyc)
 
+
+def _leo_earnings(s: _LabourState) -> None:
+    """leo_earnings: which rows are released, the coworker graduate share and term, the released rows."""
+    EMP, F, J, M, N, T2, Y, cells_by_key, days = s.get("EMP F J M N T2 Y cells_by_key days")
+    ent_arr, firms, graduated, key_str, logy = s.get("ent_arr firms graduated key_str logy")
+    main_days, p_days, rr, say, tyc, years = s.get("main_days p_days rr say tyc years")
+    earn0, kappa, pay_factor, sec_str, sic_str = s.take("earn0 kappa pay_factor sec_str sic_str")
     # ---- leo_earnings -----------------------------------------------------------------------------
     # Which rows are released, and with a main enterprise, is decided first (on pay before the coworker term, so
     # that the coworker share can be defined on what LEO shows: others whose released row names the enterprise)
@@ -962,7 +1022,15 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
         "main_enterprise_missing_share": float(earnings["main_enterprise"].isna().mean()) if len(earnings) else 0.0,
     }
     say(f"labour: leo_earnings {len(earnings):,} rows")
+    s.put(Ccomp=Ccomp, S=S, earn_true=earn_true, earnings=earnings, logy=logy, n_cow=n_cow,
+        realised_mess=realised_mess, rel=rel, rel_f=rel_f, rel_i=rel_i, rel_k=rel_k)
 
+
+def _leo_employment(s: _LabourState) -> None:
+    """leo_employment: one row per released spell."""
+    EMP, L, TS, Y, e_day, endoff_next, key_str = s.get("EMP L TS Y e_day endoff_next key_str")
+    keys_for, rr, s_day, say = s.get("keys_for rr s_day say")
+    M, ends_here, moved_out, new_start = s.take("M ends_here moved_out new_start")
     # ---- leo_employment (spells) ----------------------------------------------------------------
     flat_emp = EMP.ravel()
     idx = np.flatnonzero(flat_emp)
@@ -998,7 +1066,17 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
     emp_df.insert(0, "EduKey", pd.Series(key_str.take(emp_df["EduKey_rank"].to_numpy())))
     employment = emp_df.drop(columns="EduKey_rank")
     say(f"labour: leo_employment {len(employment):,} spells")
+    s.put(employment=employment)
 
+
+def _other_tables(s: _LabourState) -> None:
+    """leo_self_assessment, leo_benefit, geography, idbr_lookup and the synthetic-only enterprise output."""
+    ABR, CLAIM, EMP, F, LA, RES, SE, Yeff = s.get("ABR CLAIM EMP F LA RES SE Yeff")
+    ability, active, alpha, ent_arr, female = s.get("ability active alpha ent_arr female")
+    firms, graduated, key_str, lm, people, say = s.get("firms graduated key_str lm people say")
+    tyc, years = s.get("tyc years")
+    L, R, T2, TS, cells_by_key, fsm, hl, keys_for = s.take("L R T2 TS cells_by_key fsm hl keys_for")
+    rel, rel_f, rel_i, rel_k, rr, t16, theta = s.take("rel rel_f rel_i rel_k rr t16 theta")
     # ---- leo_self_assessment ---------------------------------------------------------------------
     i_a, k_a, kr_a = cells_by_key(SE & (T2 >= 2013))
     na = len(i_a)
@@ -1031,11 +1109,37 @@ def simulate_labour(people: pd.DataFrame, truth: Mapping[str, Any], rng: np.rand
                                                 ent_arr)
     del rel, rel_i, rel_k, rel_f
     say(f"labour: syn_enterprise_output {len(output):,} enterprise-years")
+    s.put(benefit=benefit, geography=geography, idbr=idbr, output=output, sa=sa, truth_ent_year=truth_ent_year)
 
+
+def _realised(s: _LabourState) -> None:
+    """Realised statistics of the simulated data (written to truth.json)."""
+    Ccomp, Dcomp, EMP, EPS, F, JOIN, LP, PT, S = s.get("Ccomp Dcomp EMP EPS F JOIN LP PT S")
+    SE, Xcomp, alpha, cohort, firms, grad_year = s.get("SE Xcomp alpha cohort firms grad_year")
+    psi_cell, r_i, say, skill, truth_ent_year = s.get("psi_cell r_i say skill truth_ent_year")
+    ability, c_sex, degree, female, lm, n_cow = s.take("ability c_sex degree female lm n_cow")
+    truth, years = s.take("truth years")
     realised = _realised_stats(truth, years, lm, EMP, JOIN, LP, F, alpha, psi_cell, Xcomp, Dcomp, Ccomp, EPS, PT, S,
                                ability, skill, degree, grad_year, female, cohort, r_i, c_sex, firms, SE, n_cow,
                                truth_ent_year)
     say("labour: realised statistics done")
+    s.put(realised=realised)
+
+
+def _truth_tables(s: _LabourState) -> dict[str, Any]:
+    """The truth tables and the result dict of :func:`simulate_labour`."""
+    ABR, CLAIM, Ccomp, Dcomp, EMP, EPS, F, J = s.take("ABR CLAIM Ccomp Dcomp EMP EPS F J")
+    JOIN, LA, LP, N, P, PT, RES, S, SE, Xcomp, Y = s.take("JOIN LA LP N P PT RES S SE Xcomp Y")
+    Yeff, active, agec, alpha, benefit, cohort = s.take("Yeff active agec alpha benefit cohort")
+    days, e_day, earn_true, earnings, emp_base = s.take("days e_day earn_true earnings emp_base")
+    employment, endoff_next, ent_arr, exper = s.take("employment endoff_next ent_arr exper")
+    firms, geography, grad_year, graduated, he = s.take("firms geography grad_year graduated he")
+    he_end, idbr, in_he, in_school, key_str, lam = s.take("he_end idbr in_he in_school key_str lam")
+    lam0, leave_school, logy, main_days = s.take("lam0 leave_school logy main_days")
+    moved_london, output, p_days, people = s.take("moved_london output p_days people")
+    psi_cell, pt_base, r_i, ramp, rank1, realised = s.take("psi_cell pt_base r_i ramp rank1 realised")
+    realised_mess, s_day, sa, say, sec_arr, skill = s.take("realised_mess s_day sa say sec_arr skill")
+    truth_ent_year, tyc = s.take("truth_ent_year tyc")
     # ---- truth tables ------------------------------------------------------------------------------
     t29 = tax_year_age29(cohort)
     truth_person = pd.DataFrame({
@@ -1373,8 +1477,6 @@ def _idbr(firms, F, EMP, years, ent_arr) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------
 def _largest_connected(F, EMP, lm, J) -> tuple[int, int, int]:
     """Largest connected set of the person-firm bipartite graph over employed labour-market years."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
     N = F.shape[0]
     m = EMP & lm
     i, k = np.nonzero(m)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .truth import SUBJECT_GROUPS
+from leokit.synth.labour import _phi as _labour_phi
+from leokit.synth.truth import SUBJECT_GROUPS
 
 _GOR = ("E12000001", "E12000002", "E12000003", "E12000004", "E12000005", "E12000006",
         "E12000007", "E12000008", "E12000009")
@@ -19,8 +20,7 @@ _GOR_POP = np.array([4.7, 12.9, 9.6, 8.5, 10.4, 11.0, 15.9, 16.3, 10.0])
 
 
 def _phi(x):
-    from .labour import _phi as phi
-    return phi(x)
+    return _labour_phi(x)
 
 
 def fake_people(n: int, cohorts=(2005, 2006, 2007), rng: np.random.Generator | None = None) -> pd.DataFrame:

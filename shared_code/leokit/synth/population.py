@@ -59,8 +59,8 @@ import pandas as pd
 
 from leokit.schema import GOR_CODES
 
-from ._util import blocks, choice_within, expit, group_index, loo_mean, unique_ints, zscore
-from .params import MESSINESS, REGION_SHARES
+from leokit.synth._util import blocks, choice_within, expit, group_index, loo_mean, unique_ints, zscore
+from leokit.synth.params import MESSINESS, REGION_SHARES
 
 #: Time variation of school effects (independent of cohort composition): random-walk step and school-cohort shock SDs.
 SCHOOL_EFFECT_DRIFT_SD = 0.03

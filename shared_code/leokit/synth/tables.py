@@ -14,11 +14,11 @@ import pyarrow as pa
 
 from leokit import schema as S
 
-from ._util import acadyr, dates, random_codes, unique_ints
-from .education import (A_LEVEL_SUBJECTS, CAH_CODES, JACS_STEMS, _KS5_NEW, _KS5_OLD, _LETTERS, Providers,
-                        ks4_points)
-from .params import MESSINESS
-from .population import RUC_NAMES, Geography
+from leokit.synth._util import acadyr, dates, random_codes, unique_ints
+from leokit.synth.courses import (A_LEVEL_SUBJECTS, CAH_CODES, JACS_STEMS, _KS5_NEW, _KS5_OLD, _LETTERS, Providers,
+                                  ks4_points)
+from leokit.synth.params import MESSINESS
+from leokit.synth.population import ETHNIC_MAJOR_OF, ETHNIC_MINOR, RUC_NAMES, Geography
 
 _LAST_AY = S.LAST_ACADEMIC_YEAR
 
@@ -79,7 +79,6 @@ def build_census(rng: np.random.Generator, P: pd.DataFrame, fsm: np.ndarray, geo
         cache["has_pmr2"] = pd.notna(pmr2)
         cache["male"] = (P["sex"].to_numpy(dtype=object) == "M").astype(np.int64)
         eth = P["ethnic_minor"].to_numpy(dtype=object)
-        from .population import ETHNIC_MAJOR_OF, ETHNIC_MINOR
         lut = {v: i for i, v in enumerate(ETHNIC_MINOR)}
         cache["eth"] = np.array([lut[v] for v in pd.unique(eth)])[pd.factorize(eth, sort=False)[0]] if n else np.zeros(0, np.int64)
         cache["eth_cat"] = (pa.array(ETHNIC_MINOR, pa.string()), pa.array(ETHNIC_MAJOR_OF, pa.string()))

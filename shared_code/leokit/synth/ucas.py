@@ -70,12 +70,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from leokit.synth import labour as L
+from leokit.synth._util import expit, local_linear_at, random_codes
+from leokit.synth.courses import (A_LEVEL_SUBJECTS, COURSE_OFFER_RANGE, JACS_LETTERS, NONE, _LETTERS, Providers,
+                                  _pick, adoption_share, grades_string, pick_by_tariff)
+from leokit.synth.params import MESSINESS
 from leokit.synth.truth import SUBJECT_GROUPS
-
-from ._util import expit, local_linear_at, random_codes
-from .education import (A_LEVEL_SUBJECTS, COURSE_OFFER_RANGE, JACS_LETTERS, NONE, Providers, _LETTERS, _pick,
-                        adoption_share, grades_string, pick_by_tariff)
-from .params import MESSINESS
+from leokit.years import taxyear_at_age
 
 K = 5  # applications per applicant (UCAS maximum)
 #: Offer-making intercept by tariff group (high, medium, low): high-tariff providers are more selective.
@@ -307,8 +308,6 @@ def build_ucas_tables(rng: np.random.Generator, P: pd.DataFrame, edu: dict, trut
 # ------------------------------------------------------------------------------------------------------
 def contextual_truth(P: pd.DataFrame, edu: dict, uc: dict, truth: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
     """``truth_contextual`` (one row per UCAS applicant) and the realised contextual-offer statistics."""
-    from leokit.years import taxyear_at_age
-
     c = edu["contextual"]
     adm = edu["admissions"]
     prov: Providers = edu["providers"]
@@ -392,38 +391,32 @@ def contextual_truth(P: pd.DataFrame, edu: dict, uc: dict, truth: Mapping[str, A
     r.update(_did_truth(P, edu, prov, cut))
 
     # earnings channel: degree-return component of log pay at age 29 (C1), from the labour side's formula
-    try:
-        from leokit.synth import labour as L
-        r_act, consts = L.degree_return_individual(P, dict(truth))
-        sexf = P["sex"].to_numpy()[ai] == "F"
-        subj = P["subject_group"].to_numpy(dtype=object)[ai]
-        dev_s = np.zeros(len(ai))
-        for s in SUBJECT_GROUPS:
-            dev_s[subj == s] += float(truth[f"degree_return_subject_{s}"])
-        csex = np.where(sexf, consts.get("F", 0.0), consts.get("M", 0.0))
-        base = np.where(sexf, float(truth["degree_return_female"]), float(truth["degree_return_male"]))
-        t29 = taxyear_at_age(29, P["cohort"].to_numpy()[ai])
-        devt = np.array([float(truth[f"degree_return_tariff_{g}"]) for g in ("high", "medium", "low")] + [0.0])
+    r_act, consts = L.degree_return_individual(P, dict(truth))
+    sexf = P["sex"].to_numpy()[ai] == "F"
+    subj = P["subject_group"].to_numpy(dtype=object)[ai]
+    dev_s = np.zeros(len(ai))
+    for s in SUBJECT_GROUPS:
+        dev_s[subj == s] += float(truth[f"degree_return_subject_{s}"])
+    csex = np.where(sexf, consts.get("F", 0.0), consts.get("M", 0.0))
+    base = np.where(sexf, float(truth["degree_return_female"]), float(truth["degree_return_male"]))
+    t29 = taxyear_at_age(29, P["cohort"].to_numpy()[ai])
+    devt = np.array([float(truth[f"degree_return_tariff_{g}"]) for g in ("high", "medium", "low")] + [0.0])
 
-        def comp(tgi, d):
-            r_ = np.where(d["comp"][ai], base + dev_s + devt[tgi] - csex, 0.0)
-            return r_ * L.degree_ramp(np.where(d["comp"][ai], d["grad"][ai], np.nan).astype(float), t29)
+    def comp(tgi, d):
+        r_ = np.where(d["comp"][ai], base + dev_s + devt[tgi] - csex, 0.0)
+        return r_ * L.degree_ramp(np.where(d["comp"][ai], d["grad"][ai], np.nan).astype(float), t29)
 
-        e29 = comp(c["tg1"][ai], d1) - comp(c["tg0"][ai], d0)
-        tar = (np.where(d1["comp"][ai], devt[c["tg1"][ai]], 0.0) - np.where(d0["comp"][ai], devt[c["tg0"][ai]], 0.0))
-        r["contextual_offer_earnings_effect"] = (
-            local_linear_at(x[full], e29[full], cut, TRUTH_BANDWIDTH)[0] if full.any() else None)
-        r["contextual_offer_tariff_return_effect"] = (
-            local_linear_at(x[full], tar[full], cut, TRUTH_BANDWIDTH)[0] if full.any() else None)
-        r["contextual_offer_earnings_effect_note"] = (
-            "degree-return channel only, at the cut-off in full-adoption cycles: change in the degree component of "
-            "log pay in the tax year the KS4 cohort is 29 (leokit.years.taxyear_at_age); tariff_return_effect: "
-            "change in the tariff deviation of the degree return (degree_return_tariff_*) of completed degrees. "
-            "Potential outcomes only: the released earnings end in 2020/21, before these cohorts are 29")
-    except Exception as exc:  # pragma: no cover - depends on the labour side
-        r["contextual_offer_earnings_effect"] = None
-        r["contextual_offer_tariff_return_effect"] = None
-        r["contextual_offer_earnings_effect_note"] = f"not computed: {type(exc).__name__}: {exc}"
+    e29 = comp(c["tg1"][ai], d1) - comp(c["tg0"][ai], d0)
+    tar = (np.where(d1["comp"][ai], devt[c["tg1"][ai]], 0.0) - np.where(d0["comp"][ai], devt[c["tg0"][ai]], 0.0))
+    r["contextual_offer_earnings_effect"] = (
+        local_linear_at(x[full], e29[full], cut, TRUTH_BANDWIDTH)[0] if full.any() else None)
+    r["contextual_offer_tariff_return_effect"] = (
+        local_linear_at(x[full], tar[full], cut, TRUTH_BANDWIDTH)[0] if full.any() else None)
+    r["contextual_offer_earnings_effect_note"] = (
+        "degree-return channel only, at the cut-off in full-adoption cycles: change in the degree component of "
+        "log pay in the tax year the KS4 cohort is 29 (leokit.years.taxyear_at_age); tariff_return_effect: "
+        "change in the tariff deviation of the degree return (degree_return_tariff_*) of completed degrees. "
+        "Potential outcomes only: the released earnings end in 2020/21, before these cohorts are 29")
     return df, r
 
 

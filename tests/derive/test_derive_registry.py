@@ -156,10 +156,10 @@ def test_import_leokit_gives_derive():
 
 
 def test_one_did_you_mean_helper():
-    from leokit import errors, load
+    from leokit import errors, validation
     from leokit.derive._common import require_columns
 
-    assert load._hint_for_missing is errors.did_you_mean
+    assert validation._hint_for_missing is errors.did_you_mean
     with pytest.raises(d.DerivationError, match="did you mean 'Earnings'") as e:
         require_columns(pd.DataFrame({"Earnings": [1]}), ["Earning"], "leo_earnings")
     assert e.value.problems[0].column == "Earning" and isinstance(e.value, errors.SchemaError)
@@ -179,7 +179,9 @@ def test_no_citation_of_developer_notes():
     import re
 
     root = pathlib.Path(d.__file__).parent
-    for path in list(root.glob("*.py")) + [root.parent / n for n in ("load.py", "link.py", "errors.py", "__init__.py")]:
+    core = ("load.py", "read.py", "validation.py", "stack.py", "frames.py", "census.py", "link.py", "errors.py",
+            "__init__.py")
+    for path in list(root.glob("*.py")) + [root.parent / n for n in core]:
         text = path.read_text(encoding="utf-8")
         if path.name == "sql.py":
             continue  # owned by the SQL helper

@@ -152,7 +152,7 @@ def test_srs_sql_gives_the_pandas_results(seed):
     keys = ["AE_ID", "TaxYear"]
 
     def srs(q):
-        back = sqlglot.transpile(db.to_srs_sql(dsql.read_sql(q), "12345"), read=db._srs_dialect(), write="duckdb")[0]
+        back = sqlglot.transpile(db.to_srs_sql(dsql.read_sql(q), "12345"), read=db.srs_dialect(), write="duckdb")[0]
         return con.execute(back).df()
 
     paye_pd = d.annual_paye_earnings(earn, lookup)
