@@ -83,3 +83,64 @@ def test_plot_and_cell_check():
     assert len(ax.get_legend().get_texts()) == 2
     plt.close(ax.figure)
     assert check_panel_cells(d.assign(n=[5] + [20] * (len(d) - 1)), "n").shape[0] == 1
+
+
+def _brute_jackknife(d, estimator, weights=None, window=(-5, 6)):
+    """Leave-one-unit-out jackknife with pyfixest itself refitting each replicate (the slow reference)."""
+    reps_es, reps_att = [], []
+    for u in sorted(d["unit"].unique()):
+        r = event_study(d[d["unit"] != u], "y", "unit", "t", "g", estimator=estimator, window=window, weights=weights)
+        reps_es.append(r.coefs.set_index("event_time")["estimate"])
+        reps_att.append(r.att)
+    es = pd.DataFrame(reps_es)
+    g = len(reps_att)
+    se_es = np.sqrt((g - 1) / g * ((es - es.mean()) ** 2).sum())
+    se_att = np.sqrt((g - 1) / g * np.sum((np.array(reps_att) - np.mean(reps_att)) ** 2))
+    return se_es, se_att, g
+
+
+@pytest.mark.parametrize("estimator,weights", [("did2s", None), ("did2s", "n"), ("twfe", None)])
+def test_jackknife_matches_refitting_with_pyfixest(estimator, weights):
+    from scipy.stats import t as student_t
+
+    d = _panel(seed=3).query("unit < 'p2'")  # 12 units (p0, p1, p10-p19): few clusters, where the jackknife matters
+    r = event_study(d, "y", "unit", "t", "g", estimator=estimator, window=(-5, 6), weights=weights, vcov="jackknife")
+    base = event_study(d, "y", "unit", "t", "g", estimator=estimator, window=(-5, 6), weights=weights)
+    se_es, se_att, g = _brute_jackknife(d, estimator, weights)
+    assert r.vcov == "jackknife" and r.n_clusters == g == 12
+    assert r.att == pytest.approx(base.att)  # point estimates are pyfixest's, unchanged
+    assert r.att_se == pytest.approx(se_att, rel=1e-4)
+    co = r.coefs.set_index("event_time")
+    est = co.index[co.index != -1]
+    assert np.allclose(co.loc[est, "se"], se_es.loc[est], rtol=1e-4)
+    q = student_t.ppf(0.975, g - 1)
+    assert r.att_ci_low == pytest.approx(r.att - q * r.att_se) and r.att_ci_high == pytest.approx(r.att + q * r.att_se)
+    assert np.isnan(co.loc[-1, "se"]) and co.loc[-1, "estimate"] == 0
+    assert r.att_se != pytest.approx(base.att_se, rel=1e-3)  # a different variance, not pyfixest's relabelled
+
+
+def test_jackknife_errors():
+    d = _panel()
+    with pytest.raises(EventStudyInputError, match="vcov"):
+        event_study(d, "y", "unit", "t", "g", vcov="bootstrap")
+    with pytest.raises(EventStudyInputError, match="at least 3 clusters"):
+        event_study(d.assign(c=d["unit"].isin(["p0", "p1", "p2"]).astype(int)), "y", "unit", "t", "g",
+                    cluster="c", vcov="jackknife")
+
+
+def test_did2s_thins_units_and_periods_without_two_untreated_observations():
+    d = _panel()
+    # p30 adopts in its second period (one untreated observation); period 2006 is seen only for p31 (never treated)
+    extra = pd.DataFrame([("p30", t, 2008.0, 0.3 + 0.002 * t, 20) for t in range(2007, 2019)]
+                         + [("p31", t, np.nan, 0.31 + 0.002 * t, 20) for t in range(2006, 2019)],
+                         columns=d.columns)
+    r = event_study(pd.concat([d, extra], ignore_index=True), "y", "unit", "t", "g", window=(-5, 6))
+    assert r.dropped_units == ("p30",) and r.dropped_periods == (2006,)
+    ref = event_study(pd.concat([d, extra[extra["unit"] == "p31"].query("t > 2006")], ignore_index=True),
+                      "y", "unit", "t", "g", window=(-5, 6))
+    assert r.att == pytest.approx(ref.att) and r.n_units == 31
+    assert event_study(d, "y", "unit", "t", "g").dropped_units == ()
+    # TWFE identifies effects from all observations: nothing is thinned
+    tw = event_study(pd.concat([d, extra[extra["unit"] == "p30"]], ignore_index=True), "y", "unit", "t", "g",
+                     estimator="twfe")
+    assert tw.dropped_units == () and tw.n_units == 31

@@ -25,6 +25,8 @@ tests only to compare. The designs:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 

@@ -162,3 +162,34 @@ def test_infeasible_entry_effect_is_a_clear_error():
         _world(scale=600, contextual_offer_high_tariff_entry_effect=0.6)
     with pytest.raises(ValueError, match=">= 0"):
         _world(scale=300, contextual_offer_high_tariff_entry_effect=-0.05)
+
+
+def test_downstream_truths_are_intention_to_treat_effects_among_all_applicants(world):
+    """The realised downstream truths are the effects of eligibility among ALL applicants at the cut-off (an applicant
+    who does not enter, continue or graduate counts as 0), the estimand of a sharp RD on eligibility; they are
+    carried only by the applicants eligibility moves, and they are not the effects among entrants."""
+    P, edu, uc, truth = world
+    df, r = contextual_truth(P, edu, uc, truth)
+    cut = truth["contextual_offer_cutoff"]
+    full = (df["adoption_share"] >= 1 - 1e-12).to_numpy()
+    near = (np.abs(df["idaci_score"] - cut) <= TRUTH_BANDWIDTH).to_numpy()
+    x = df["idaci_score"].to_numpy()
+    entered_0 = (df["tariff_group_0"] != "none").to_numpy()
+    for k, key in (("continuation", "continuation_effect"), ("degree", "degree_effect"),
+                   ("first_class", "first_class_effect")):
+        diff = (df[f"{k}_1"] - df[f"{k}_0"]).to_numpy(float)
+        # over every applicant in full-adoption cycles, entrants or not
+        assert r[f"contextual_offer_{key}"] == pytest.approx(local_linear_at(x[full], diff[full], cut, TRUTH_BANDWIDTH)[0])
+        # restricting to applicants who enter HE without eligibility would be another number (a selected sample)
+        sel = full & entered_0
+        assert local_linear_at(x[sel], diff[sel], cut, TRUTH_BANDWIDTH)[0] != pytest.approx(r[f"contextual_offer_{key}"])
+        # only applicants eligibility moves into a high-tariff provider change a downstream outcome
+        changed = diff != 0
+        assert (df["marginal"].to_numpy()[changed] == 1).all()
+        assert r["contextual_offer_n_changed_near_cutoff"][k] == int((changed & full & near).sum())
+    # some of them enter HE only because they are eligible: counted as 0 without eligibility, not dropped
+    moved_in = (df["tariff_group_0"] == "none") & (df["high_tariff_entry_1"] == 1)
+    assert moved_in.any() and (df.loc[moved_in, "continuation_0"] == 0).all()
+    n = r["contextual_offer_n_changed_near_cutoff"]
+    assert 0 < n["continuation"] < n["high_tariff_entry"]  # downstream effects rest on few applicants
+    assert "ALL UCAS applicants" in r["contextual_offer_effects_note"]

@@ -8,7 +8,7 @@ lists it. Labour-side messiness rates live in ``leokit.synth.labour``.
 from __future__ import annotations
 
 #: Bumped whenever the generated data change for a given seed/scale/cohorts/truth.
-GENERATOR_VERSION = "1.3.0"
+GENERATOR_VERSION = "1.3.1"
 
 #: Planted messiness (education side). Rates are per person unless stated.
 MESSINESS: dict[str, float] = {

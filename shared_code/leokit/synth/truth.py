@@ -125,9 +125,11 @@ REALISED_KEYS = (
     "contextual_offer_full_scheme_effect_at_cutoff",       # B(cutoff): largest producible entry effect
     "contextual_offer_marginal_probability_shift",         # delta = entry effect / B(cutoff)
     "contextual_offer_offer_effect",          # effect of eligibility at the cut-off on holding a high-tariff offer
-    "contextual_offer_first_class_effect",    # effect on P(first-class degree) at the cut-off
+    # downstream: intention-to-treat effects of eligibility among ALL applicants (not entrants) at the cut-off
+    "contextual_offer_first_class_effect",    # effect on P(completing a first degree with a first) at the cut-off
     "contextual_offer_degree_effect",         # effect on P(completing a first degree) at the cut-off
     "contextual_offer_continuation_effect",   # effect on P(entering HE and studying into a second year)
+    "contextual_offer_n_changed_near_cutoff",  # applicants near the cut-off whose potential outcomes differ
     "contextual_offer_earnings_effect",       # effect on the degree component of log pay at 29 (via tariff)
     "contextual_offer_tariff_return_effect",  # effect on the tariff deviation of the degree return
     "contextual_offer_adoption_effect_eligible_share",  # DiD truth: adoption effect on eligible share of entrants

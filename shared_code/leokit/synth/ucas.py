@@ -351,6 +351,10 @@ def contextual_truth(P: pd.DataFrame, edu: dict, uc: dict, truth: Mapping[str, A
     r["contextual_offer_continuation_effect"] = eff("continuation_0", "continuation_1")
     near = np.abs(x - cut) <= TRUTH_BANDWIDTH
     r["contextual_offer_n_near_cutoff_full_adoption"] = int((near & full).sum())
+    # how many applicants carry each effect: those near the cut-off whose two potential outcomes differ
+    r["contextual_offer_n_changed_near_cutoff"] = {
+        k: int((near & full & (df[f"{k}_1"] != df[f"{k}_0"]).to_numpy()).sum())
+        for k in ("high_tariff_entry", "high_tariff_offer", "continuation", "degree", "first_class")}
     r["contextual_offer_full_scheme_effect_at_cutoff"] = adm["B_cutoff"]
     r["contextual_offer_full_scheme_effect_at_cutoff_se"] = adm["B_cutoff_se"]
     r["contextual_offer_full_scheme_effect_bandwidth"] = adm["B_bandwidth"]
@@ -360,9 +364,16 @@ def contextual_truth(P: pd.DataFrame, edu: dict, uc: dict, truth: Mapping[str, A
         str(int(k)): float(v) for k, v in df.groupby("application_cycle")["adoption_share"].first().items()}
     r["contextual_offer_effects_note"] = (
         "realised effects at the cut-off: local-linear (triangular kernel, bandwidth "
-        f"{TRUTH_BANDWIDTH}) intercept at the cut-off of the potential-outcome difference (state 1 minus state 0) "
-        "over UCAS applicants in full-adoption cycles; offer = holds any high-tariff offer; continuation = "
-        "entered HE and studied into a second year")
+        f"{TRUTH_BANDWIDTH}) intercept at the cut-off of the potential-outcome difference (state 1 = eligible minus "
+        "state 0 = not eligible) over ALL UCAS applicants in full-adoption cycles, whether or not they enter HE: the "
+        "intention-to-treat effect of eligibility that a sharp RD on eligibility estimates among applicants (an "
+        "applicant who does not enter HE, continue or graduate counts as 0; the effect among entrants is not "
+        "identified by the RD, because eligibility changes who enters). offer = holds any high-tariff offer; "
+        "continuation = entered HE and studied into a second year; degree = completes a first degree; first_class = "
+        "completes one with a first (0 otherwise). Downstream effects are carried only by the marginal applicants "
+        "eligibility moves (contextual_offer_n_changed_near_cutoff: applicants within the bandwidth whose two "
+        "potential outcomes differ); when the same few applicants change both, the continuation and degree effects "
+        "are equal")
 
     # entrants at adopting providers after adoption: contextual-offer holders and their attainment gap
     ent = P["via_ucas"].to_numpy()[ai] == 1
