@@ -25,8 +25,6 @@ tests only to compare. The designs:
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 

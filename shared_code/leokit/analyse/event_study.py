@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from leokit import sdc
+from leokit.analyse.fixest import import_pyfixest, quiet_pyfixest
 
 __all__ = ["EventStudyResult", "EventStudyInputError", "event_study", "plot_event_study", "check_panel_cells"]
 
@@ -78,22 +79,6 @@ class EventStudyResult:
         """Largest |estimate / se| among the leads (event times before ``ref``): a quick pre-trend summary."""
         lead = self.coefs[(self.coefs["event_time"] < self.ref) & self.coefs["se"].notna()]
         return float((lead["estimate"] / lead["se"]).abs().max()) if len(lead) else float("nan")
-
-
-def _import_pyfixest():
-    """pyfixest without its logging side effect (:func:`leokit.analyse.fixest.import_pyfixest`)."""
-    from leokit.analyse.fixest import import_pyfixest
-
-    return import_pyfixest()
-
-
-def _filter_pyfixest_warning():
-    """Context: silence only pyfixest's own known warnings (:func:`leokit.analyse.fixest.quiet_pyfixest`)."""
-    from leokit.analyse.fixest import quiet_pyfixest
-
-    cm = quiet_pyfixest()
-    cm.__enter__()
-    return cm
 
 
 def _check_panel(panel: pd.DataFrame, y: str, unit: str, time: str, first_treated: str, weights: str | None,
@@ -217,7 +202,7 @@ def event_study(panel: pd.DataFrame, y: str, unit: str, time: str, first_treated
     (default ``unit``): ``vcov="cluster"`` pyfixest's cluster-robust ones, ``vcov="jackknife"`` the
     leave-one-cluster-out jackknife (better with few clusters; see the module docstring). Returns an
     :class:`EventStudyResult`."""
-    pf = _import_pyfixest()
+    pf = import_pyfixest()
     if estimator not in ("did2s", "twfe"):
         raise EventStudyInputError(f"event_study: estimator must be 'did2s' or 'twfe', got {estimator!r}")
     if vcov not in ("cluster", "jackknife"):
@@ -242,8 +227,7 @@ def event_study(panel: pd.DataFrame, y: str, unit: str, time: str, first_treated
     d["_time"] = pd.factorize(d[time])[0]
     d["_cl"] = pd.factorize(d[cluster])[0]
     alpha = 1 - level
-    cm = _filter_pyfixest_warning()
-    try:
+    with quiet_pyfixest():
         wkw = {"weights": weights} if weights else {}
         if estimator == "did2s":
             fit = pf.did2s(d, yname=y, first_stage="~ 0 | _unit + _time", second_stage=f"~ i(_rel, ref={ref})",
@@ -255,8 +239,6 @@ def event_study(panel: pd.DataFrame, y: str, unit: str, time: str, first_treated
             fit_att = pf.feols(f"{y} ~ _treat | _unit + _time", data=d, vcov={"CRV1": "_cl"}, **wkw)
         coef, se, ci = fit.coef(), fit.se(), fit.confint(alpha=alpha)
         a_coef, a_se, a_ci = fit_att.coef(), fit_att.se(), fit_att.confint(alpha=alpha)
-    finally:
-        cm.__exit__(None, None, None)
     n_clusters = int(d["_cl"].nunique())
     if vcov == "jackknife":
         if n_clusters < 3:
