@@ -20,3 +20,23 @@ def test_counts_rounded_and_small_counts_suppressed():
     assert row["match rate (%)"] == pytest.approx(93.2)
     with pytest.raises(TypeError, match="MatchReport"):
         match_summary({"x": "not a report"})
+
+
+def test_sample_flow_counts_drops_and_suppresses_small_steps():
+    from leokit.analyse.linkage import sample_flow
+
+    d = pd.DataFrame({"id": list(range(120)) + [0, 1], "x": range(122)})  # two repeated ids
+    t = sample_flow({"all": d, "x >= 3": d[d["x"] >= 3], "x >= 30": d[d["x"] >= 30], "kept": 80}, unit="id")
+    assert list(t.index) == ["all", "x >= 3", "x >= 30", "kept"]
+    assert t.loc["all", "left"] == 120 and t.loc["all", "dropped at this step"] == ""  # distinct ids
+    assert t.loc["x >= 3", "dropped at this step"] == "c"  # 3 people: suppressed
+    assert t.loc["x >= 30", "left"] == 90 and t.loc["x >= 30", "dropped at this step"] == 25  # 27 -> nearest 5
+    assert t.loc["kept", "% of first step"] == pytest.approx(66.7)
+    rows = sample_flow({"all": pd.Series([True] * 50 + [False] * 5), "half": 25})
+    assert rows.loc["all", "left"] == 50
+    with pytest.raises(ValueError, match="nested"):
+        sample_flow({"a": 10, "b": 20})
+    with pytest.raises(TypeError, match="boolean"):
+        sample_flow({"a": "ten"})
+    with pytest.raises(ValueError, match="booleans"):
+        sample_flow({"a": pd.Series([1, 2])})

@@ -201,3 +201,23 @@ def test_ks4_attainment_years_selection_and_names():
     assert d.ks4_attainment(ks4_post=renamed)[PMR].tolist() == ["x", "y"]
     with pytest.raises(DerivationError, match="KS4_ACADYR.*'unknown'"):
         d.ks4_attainment(ks4_post=post.assign(KS4_ACADYR=["2015/2016", "unknown"]))
+
+
+def test_ks4_attainment_carries_extra_columns_of_the_chosen_record():
+    """``extra=`` returns the school (or any column) of the record whose attainment is used, not of another record."""
+    import pandas as pd
+    import pytest
+
+    import leokit.derive as d
+    from leokit.derive import DerivationError
+
+    pre = pd.DataFrame({"KS4_PupilMatchingRefAnonymous": ["a", "a", "b"], "KS4_ACADYR": ["2009/2010"] * 3,
+                        "KS4_PTSCNEWE": [300.0, 350.0, 200.0], "KS4_LEVEL2_EM": [1, 1, 0], "KS4_NATRES": [1, 1, 1],
+                        "KS4_URN_anon": ["s1", "s2", "s3"]})
+    out = d.ks4_attainment(pre, extra=["KS4_URN_anon"]).set_index("PupilMatchingRefAnonymous")
+    assert out.loc["a", "KS4_URN_anon"] == "s2" and out.loc["a", "ks4_raw"] == 350.0   # the higher-scoring record
+    assert list(out.columns)[-1] == "KS4_URN_anon"
+    with pytest.raises(DerivationError):
+        d.ks4_attainment(pre, extra=["KS4_NOPE"])
+    with pytest.raises(DerivationError, match="clash"):
+        d.ks4_attainment(pre, extra=["ks4_z"])

@@ -107,3 +107,27 @@ def test_fsm_ever6_refuses_text_flags_that_are_not_numbers():
     bad = census.assign(FSMeligible=census["FSMeligible"].map({0: "No", 1: "Yes"}))
     with pytest.raises(d.DerivationError, match=r"census: column 'FSMeligible' must be numeric.*'No'"):
         d.fsm_ever6(cohort, bad)
+
+
+def test_pupil_characteristics_from_the_ks4_census_or_the_latest_before():
+    c10 = pd.DataFrame({"PupilMatchingRefAnonymous_spr10": ["a", "b", "c"], "RecordStatus_spr10": [1, 1, 1],
+                        "EthnicGroupMajor_spr10": ["ASIA", "WHIT", "BLAC"], "SENprovision_spr10": ["N", "A", "N"],
+                        "LanguageGroupMajor_spr10": ["2_OTH", "1_ENG", "3_UNCL"]})
+    c11 = pd.DataFrame({"PupilMatchingRefAnonymous_spr11": ["a", "b", "b"], "RecordStatus_spr11": [1, 1, 101],
+                        "EthnicGroupMajor_spr11": [None, "MIXD", "CHIN"], "SENprovision_spr11": ["P", "N", "S"],
+                        "LanguageGroupMajor_spr11": ["2_OTH", "1_ENG", "2_OTH"]})
+    census = d.stack_census({2010: c10, 2011: c11})
+    cohort = pd.DataFrame({PMR: ["a", "b", "c", "z"], "ks4_year": [2011, 2011, 2011, 2011], "x": [1, 2, 3, 4]})
+    out = d.pupil_characteristics(cohort, census).set_index(PMR)
+    assert out["x"].tolist() == [1, 2, 3, 4]  # every column and row of the cohort kept
+    assert out.loc["a", "ethnic_group_major"] == "ASIA"  # missing in 2011: the 2010 value
+    assert out.loc["b", "ethnic_group_major"] == "MIXD"  # the main record of the KS4 year (status 101 ignored)
+    assert out.loc["a", "sen_ks4"] == 1 and out.loc["b", "sen_ks4"] == 0 and out.loc["c", "sen_ks4"] == 0
+    assert out.loc["a", "eal_ks4"] == 1 and out.loc["b", "eal_ks4"] == 0 and pd.isna(out.loc["c", "eal_ks4"])
+    assert pd.isna(out.loc["z", "ethnic_group_major"]) and pd.isna(out.loc["z", "sen_ks4"])
+    early = pd.DataFrame({PMR: ["a"], "ks4_year": [2010]})
+    assert d.pupil_characteristics(early, census)["sen_ks4"].tolist() == [0]  # 2011 is after the KS4 year
+    with pytest.warns(d.CoverageWarning, match="KS4 year"):
+        d.pupil_characteristics(pd.DataFrame({PMR: ["a"], "ks4_year": [2012]}), census)
+    with pytest.raises(d.DerivationError, match="already has"):
+        d.pupil_characteristics(out.reset_index()[[PMR, "ks4_year", "sen_ks4"]], census)

@@ -9,11 +9,14 @@ tests only to compare. The designs:
   KS4 attainment, FSM (:func:`leokit.derive.fsm_ever6`), IDACI decile of the home area and cohort, with school
   fixed effects (pyfixest). Degree x sex is interacted with the controls centred at the graduates' means, so
   each coefficient is the average effect *on the graduates* (returns differ by subject and tariff, and plain
-  OLS would weight them by the conditional variance of the degree instead).
+  OLS would weight them by the conditional variance of the degree instead): the estimator is
+  ``leokit.analyse.returns.att_regression``, the one the returns exemplar uses.
 * ``coworker_effects``: the log pay rate on the leave-one-out graduate share among coworkers (others with
   the same ``main_enterprise`` and tax year; a coworker who cannot be linked counts with the year's graduate
   share among linked workers) with person, enterprise and year fixed
-  effects (and, for comparison, OLS, enterprise FE only and person FE only); labour-market years only (no
+  effects (and, for comparison, OLS, enterprise FE only and person FE only); the share is
+  ``leokit.analyse.peers.coworker_share`` and the person + enterprise model ``leokit.analyse.akm.feols_two_way``
+  (the exemplar ``exemplars/spillovers.ipynb`` uses the same pieces); labour-market years only (no
   HESA record in the year, cohort age 19+), age polynomial and years-since-graduation dummies.
 * ``productivity_effects``: ``syn_enterprise_output`` on the graduate share among the enterprise's workers
   in ``leo_earnings`` with enterprise and year fixed effects (and the naive cross-section), on enterprise-years
@@ -22,19 +25,18 @@ tests only to compare. The designs:
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
+
+from leokit.analyse.akm import feols_two_way
+from leokit.analyse.fixest import feols
+from leokit.analyse.peers import coworker_share, group_share
 
 PMR = "PupilMatchingRefAnonymous"
 
 
 def _feols(formula, data, cluster):
-    import pyfixest as pf
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*singleton.*", category=UserWarning)
-        return pf.feols(formula, data=data, vcov={"CRV1": cluster})
+    return feols(formula, data, vcov={"CRV1": cluster})
 
 
 def build(data_dir) -> dict[str, pd.DataFrame]:
@@ -78,16 +80,19 @@ def build(data_dir) -> dict[str, pd.DataFrame]:
 
 
 def degree_returns(b) -> dict[str, tuple[float, float]]:
-    """(estimate, SE) of the degree return at 29 for women and men, and of the naive premia (no controls)."""
+    """(estimate, SE) of the degree return at 29 for women and men, and of the naive premia (no controls).
+
+    The estimator is :func:`leokit.analyse.returns.att_regression` (the one the returns exemplar uses): degree x
+    sex interacted with the controls centred at each sex's graduates' means, school fixed effects, standard errors
+    clustered by school."""
+    from leokit.analyse.returns import att_regression
     from leokit.years import taxyear_at_age, taxyear_code
 
     p = b["pupils"].dropna(subset=["AE_ID", "ks4_z", "KS4_URN_anon"]).drop_duplicates("AE_ID").copy()
     p["TaxYear"] = taxyear_code(taxyear_at_age(29, p["ks4_year"].to_numpy()))
     d = p.merge(b["pay"], on=["AE_ID", "TaxYear"], how="inner")
-    d["female"] = (d["KS4_GENDER"] == "F").astype(float)
-    deg = d["graduation_year"].notna().astype(float)
-    d["dF"] = deg * d["female"]
-    d["dM"] = deg * (1 - d["female"])
+    d["sex"] = np.where(d["KS4_GENDER"] == "F", "F", "M")
+    d["deg"] = d["graduation_year"].notna().astype(float)
     d["ks2_miss"] = d["ks2_z"].isna().astype(float)
     d["ks2"] = d["ks2_z"].fillna(0.0)
     d["ks4"] = d["ks4_z"]
@@ -98,19 +103,13 @@ def degree_returns(b) -> dict[str, tuple[float, float]]:
     coh = pd.get_dummies(d["ks4_year"], prefix="coh", drop_first=True, dtype=float)
     d = pd.concat([d, coh], axis=1)
     X = ["ks2", "ks2_miss", "ks4", "ks4sq", "fsm", "idaci", *coh.columns]
-    terms = []
-    for x in X:
-        d[f"f_{x}"] = d["female"] * d[x]
-        terms += [x, f"f_{x}"]
-    for g in ("dF", "dM"):  # degree x sex x (controls - graduates' mean): coefficients on dF, dM are ATTs
-        ref = d.loc[d[g] == 1, X].mean()
-        for x in X:
-            d[f"{g}_{x}"] = d[g] * (d[x] - ref[x])
-            terms.append(f"{g}_{x}")
-    fit = _feols("log_pay_rate ~ dF + dM + female + " + " + ".join(terms) + " | KS4_URN_anon", d, "KS4_URN_anon")
-    naive = _feols("log_pay_rate ~ dF + dM + female | ks4_year", d, "KS4_URN_anon")
-    out = {k: (float(fit.coef()[k]), float(fit.se()[k])) for k in ("dF", "dM")}
-    out.update({f"naive_{k}": (float(naive.coef()[k]), float(naive.se()[k])) for k in ("dF", "dM")})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*singleton.*", category=UserWarning)
+        fit = att_regression(d, "log_pay_rate", "deg", X, by="sex", fe="KS4_URN_anon", cluster="KS4_URN_anon")
+        naive = att_regression(d, "log_pay_rate", "deg", [], by="sex", fe="ks4_year", cluster="KS4_URN_anon")
+    out = {f"d{g}": (float(fit.groups.loc[g, "estimate"]), float(fit.groups.loc[g, "se"])) for g in ("F", "M")}
+    out.update({f"naive_d{g}": (float(naive.groups.loc[g, "estimate"]), float(naive.groups.loc[g, "se"]))
+                for g in ("F", "M")})
     out["n"] = (len(d), 0.0)
     return out
 
@@ -122,17 +121,12 @@ def coworker_panel(b) -> pd.DataFrame:
                                                                          "ks4_z", "ks2_z"]]
     e = e.merge(pu, on="AE_ID", how="left")
     e["T"] = e["TaxYear"] // 100
-    known = (e["AE_ID"].notna() & e["ks4_year"].notna()).astype(float)   # degree status observable
-    grad = (e["graduation_year"] <= e["T"]).astype(float) * known
+    known = e["AE_ID"].notna() & e["ks4_year"].notna()   # degree status observable
+    e["graduate"] = np.where(known, (e["graduation_year"] <= e["T"]).astype(float), np.nan)
     # a coworker who cannot be linked to education records counts with the tax year's graduate share among
     # linked workers (dropping them would leave a noisier share and attenuate the estimate)
-    share_t = grad.groupby(e["TaxYear"]).transform("sum") / known.groupby(e["TaxYear"]).transform("sum")
-    g = grad + (1 - known) * share_t
-    keys = [e["main_enterprise"], e["TaxYear"]]
-    n_all = g.groupby(keys).transform("size").astype(float)
-    g_all = g.groupby(keys).transform("sum")
-    e["S"] = np.where(n_all > 1, (g_all - g) / (n_all - 1).clip(lower=1), np.nan)
-    d = e[known == 1].dropna(subset=["S"]).drop_duplicates(["AE_ID", "TaxYear"])
+    e["S"] = coworker_share(e, "graduate", ["main_enterprise", "TaxYear"])["share"]
+    d = e[known].dropna(subset=["S"]).drop_duplicates(["AE_ID", "TaxYear"])
     d = d.merge(b["pay"], on=["AE_ID", "TaxYear"], how="inner")
     d = d.merge(b["study"].assign(_study=1), on=["AE_ID", "TaxYear"], how="left")
     d = d[d["_study"].isna()]
@@ -162,6 +156,11 @@ def coworker_effects(b, specs=("person_firm", "firm", "person", "ols")) -> dict[
            "person_firm": f"log_pay_rate ~ S + a2 + a3 + {yag} | AE_ID + ENT + TaxYear"}
     out = {}
     for k in specs:
+        if k == "person_firm":  # the exact sparse solver (same slopes and SEs as pyfixest, much faster here)
+            f = feols_two_way(d, "log_pay_rate", ["S", "a2", "a3", *(f"yag{j}" for j in range(5))], "AE_ID", "ENT",
+                              absorb=["TaxYear"], cluster="ENT")
+            out[k] = (float(f.coef["S"]), float(f.se["S"]))
+            continue
         f = _feols(fml[k], d, "ENT")
         out[k] = (float(f.coef()["S"]), float(f.se()["S"]))
     out["n"] = (len(d), 0.0)
@@ -173,9 +172,8 @@ def productivity_effects(b) -> dict[str, tuple[float, float]]:
     e = b["earnings"].dropna(subset=["main_enterprise"]).copy()
     pu = b["pupils"].dropna(subset=["AE_ID"]).drop_duplicates("AE_ID")[["AE_ID", "graduation_year"]]
     e = e.merge(pu, on="AE_ID", how="left")
-    e["known"] = e["AE_ID"].notna()
-    e["grad"] = (e["graduation_year"] <= e["TaxYear"] // 100).astype(float)
-    g = e.groupby(["main_enterprise", "TaxYear"]).agg(G=("grad", "mean"), all_known=("known", "all")).reset_index()
+    e["grad"] = np.where(e["AE_ID"].notna(), (e["graduation_year"] <= e["TaxYear"] // 100).astype(float), np.nan)
+    g = group_share(e, "grad", ["main_enterprise", "TaxYear"]).rename(columns={"share": "G"})
     g = g[g["all_known"]]  # every worker linkable: the graduate share is measured without error
     d = b["output"].merge(g, left_on=["ENTKEY", "TaxYear"], right_on=["main_enterprise", "TaxYear"], how="inner")
     out = {}

@@ -22,7 +22,6 @@ that one), and event times beyond ``window`` are binned into the end points.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -64,28 +63,18 @@ class EventStudyResult:
 
 
 def _import_pyfixest():
-    """Import pyfixest without its side effect on logging: one of its modules calls
-    ``logging.basicConfig(level=logging.INFO)`` on import, which would make every library's INFO log (leokit's
-    match reports included) print in notebooks. The root logger's handlers and level are restored."""
-    import logging
+    """pyfixest without its logging side effect (:func:`leokit.analyse.fixest.import_pyfixest`)."""
+    from leokit.analyse.fixest import import_pyfixest
 
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    import pyfixest as pf
-    import pyfixest.estimation.models.feols_compressed_  # noqa: F401  (the module that configures logging)
-
-    for h in list(root.handlers):
-        if h not in handlers:
-            root.removeHandler(h)
-    root.setLevel(level)
-    return pf
+    return import_pyfixest()
 
 
 def _filter_pyfixest_warning():
-    """Context: silence only pyfixest's own pandas Pandas4Warning (a DeprecationWarning) about ``inplace``."""
-    cm = warnings.catch_warnings()
+    """Context: silence only pyfixest's own known warnings (:func:`leokit.analyse.fixest.quiet_pyfixest`)."""
+    from leokit.analyse.fixest import quiet_pyfixest
+
+    cm = quiet_pyfixest()
     cm.__enter__()
-    warnings.filterwarnings("ignore", message=".*inplace.*", category=DeprecationWarning)
     return cm
 
 

@@ -5,18 +5,20 @@ row counts - what you need to check a linkage, but not what you may take out of 
 turns them into one table with counts rounded to ``rules.round_counts`` and any count of 1 to
 ``rules.threshold - 1`` shown as ``rules.suppressed_symbol`` (a handful of unmatched people can be
 identifiable); match rates are computed from the exact counts and shown to ``rules.pct_decimals``.
+``sample_flow`` does the same for the steps of a sample construction (what is left after each selection).
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from leokit import sdc
 from leokit.errors import MatchReport
 
-__all__ = ["match_summary"]
+__all__ = ["match_summary", "sample_flow"]
 
 
 def match_summary(reports: Mapping[str, MatchReport], *, rules: sdc.SDCRules | None = None) -> pd.DataFrame:
@@ -39,3 +41,53 @@ def match_summary(reports: Mapping[str, MatchReport], *, rules: sdc.SDCRules | N
                      "not matched, dropped": cnt(r.dropped_left),
                      "match rate (%)": round(rate, rules.pct_decimals)})
     return pd.DataFrame(rows).set_index("join")
+
+
+def sample_flow(steps: Mapping[str, "pd.DataFrame | pd.Series | int"], *, unit: str | None = None,
+                rules: sdc.SDCRules | None = None) -> pd.DataFrame:
+    """How a sample shrinks, step by step, as a table fit for release.
+
+    ``steps``: ordered ``{label: what is left after the step}``, each a frame (its rows, or its distinct values of
+    ``unit``), a boolean Series (its ``True`` count) or a count. One row per step: what is left, what the step
+    dropped (from the previous row) and the share of the first row left; counts rounded to
+    ``rules.round_counts`` and any count of 1 to ``rules.threshold - 1`` shown as ``rules.suppressed_symbol``
+    (shares are computed from the exact counts). Raises ``ValueError`` if a step has more than the one before
+    it (each step must be a subset of the previous one).
+    """
+    rules = rules or sdc.DEFAULT_RULES
+    if not steps:
+        raise ValueError("sample_flow: give at least one step")
+    counts: list[tuple[str, int]] = []
+    for label, s in steps.items():
+        if isinstance(s, pd.DataFrame):
+            if unit is not None:
+                if unit not in s.columns:
+                    raise ValueError(f"sample_flow: step {label!r} has no column {unit!r}")
+                n = int(s[unit].nunique())
+            else:
+                n = len(s)
+        elif isinstance(s, pd.Series):
+            if not pd.api.types.is_bool_dtype(s.dtype):
+                raise ValueError(f"sample_flow: step {label!r} is a Series of {s.dtype}, expected booleans")
+            n = int(s.sum())
+        elif isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+            n = int(s)
+        else:
+            raise TypeError(f"sample_flow: step {label!r} is a {type(s).__name__}; give a DataFrame, a boolean "
+                            "Series or a count")
+        if counts and n > counts[-1][1]:
+            raise ValueError(f"sample_flow: step {label!r} has {n:,}, more than the step before it "
+                             f"({counts[-1][0]!r}, {counts[-1][1]:,}); steps must be nested")
+        counts.append((label, n))
+
+    def cnt(n: int):
+        if 0 < n < rules.threshold:
+            return rules.suppressed_symbol
+        return int(sdc.round_to(n, rules.round_counts))
+
+    first = counts[0][1]
+    rows = []
+    for i, (label, n) in enumerate(counts):
+        rows.append({"step": label, "left": cnt(n), "dropped at this step": "" if i == 0 else cnt(counts[i - 1][1] - n),
+                     "% of first step": round(100 * n / first, rules.pct_decimals) if first else float("nan")})
+    return pd.DataFrame(rows).set_index("step")

@@ -88,7 +88,7 @@ from leokit.derive.registry import (
     write_codebook_csv,
 )
 from leokit.derive.attainment import ALEVEL_TARIFF, alevel_results, highest_qualification_by_age, ks2_attainment, ks4_attainment
-from leokit.derive.disadvantage import area_measures, fsm_ever6, stack_census
+from leokit.derive.disadvantage import area_measures, fsm_ever6, pupil_characteristics, stack_census
 from leokit.derive.higher_education import (
     DEGREE_CLASS_LABELS,
     JACS_SUBJECT_GROUP,
@@ -153,7 +153,7 @@ __all__ = [
     "REGISTRY", "THEMES", "VariableMeta", "codebook_csv_text", "codebook_download_html", "codebook_frame", "codebook_html", "codebook_markdown", "derived",
     "get_variable", "list_variables", "write_codebook_csv",
     "ALEVEL_TARIFF", "alevel_results", "highest_qualification_by_age", "ks2_attainment", "ks4_attainment",
-    "area_measures", "fsm_ever6", "stack_census",
+    "area_measures", "fsm_ever6", "pupil_characteristics", "stack_census",
     "DEGREE_CLASS_LABELS", "JACS_SUBJECT_GROUP", "SUBJECT_GROUPS", "cah_subject_group", "degree_class", "graduation", "he_entry",
     "hesa_study_taxyears", "jacs_subject_group", "provider_tariff_group", "provider_tariff_group_syn", "stack_hesa",
     "subject_group",

@@ -7,6 +7,8 @@ Academic years are given by their end year (2010 = 2009/10), read from the ``KS*
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -105,7 +107,7 @@ _KS4_REGIMES = {"pre2015": ("KS4Pupil_2002_to_2014", "KS4_PTSCNEWE", "KS4_LEVEL2
 _KS4_PID = ("KS4_PupilMatchingRefAnonymous", PMR)
 
 
-def _ks4_parts(frame: pd.DataFrame, slot: str) -> list[pd.DataFrame]:
+def _ks4_parts(frame: pd.DataFrame, slot: str, extra: Sequence[str] = ()) -> list[pd.DataFrame]:
     """One KS4 frame -> records ``[PMR, ks4_year, ks4_measure, ks4_raw, ks4_level2, _nat, ks4_fsm6]`` per regime.
 
     The regime of a row is its ``ks4_regime`` (a frame from ``leokit.load.stack_ks4`` / ``dedup_ks4``, which may
@@ -126,7 +128,7 @@ def _ks4_parts(frame: pd.DataFrame, slot: str) -> list[pd.DataFrame]:
         if not rows.any():
             continue
         f = frame[rows]
-        require_columns(f, [score, l2], tname if "ks4_regime" not in frame.columns else f"{name}, {regime} rows")
+        require_columns(f, [score, l2, *extra], tname if "ks4_regime" not in frame.columns else f"{name}, {regime} rows")
         parts.append(pd.DataFrame({
             PMR: f[pid].to_numpy(),
             "ks4_year": academic_year(f["KS4_ACADYR"], tname, "KS4_ACADYR").to_numpy(dtype="float64", na_value=np.nan),
@@ -137,6 +139,7 @@ def _ks4_parts(frame: pd.DataFrame, slot: str) -> list[pd.DataFrame]:
                      if "KS4_NATRES" in f.columns else np.zeros(len(f))),
             "ks4_fsm6": (as_numeric(f["KS4_FSM6"], tname, "KS4_FSM6").to_numpy()
                          if "KS4_FSM6" in f.columns else np.full(len(f), np.nan)),
+            **{c: f[c].to_numpy() for c in extra},
         }))
     return parts
 
@@ -173,9 +176,13 @@ def _ks4_parts(frame: pd.DataFrame, slot: str) -> list[pd.DataFrame]:
     level="person", status="kit", output_key=[PMR],
 )
 def ks4_attainment(ks4_pre: pd.DataFrame | None = None, ks4_post: pd.DataFrame | None = None, *,
-                   years=None) -> pd.DataFrame:
+                   years=None, extra: Sequence[str] = ()) -> pd.DataFrame:
     """KS4 attainment on one scale: ``[PupilMatchingRefAnonymous, ks4_year, ks4_measure, ks4_raw, ks4_z,
     ks4_pctile, ks4_level2, ks4_fsm6]`` (``ks4_fsm6`` = KS4_FSM6 where present), one row per pupil.
+
+    ``extra``: further columns of the KS4 tables to carry through *from the chosen record* (e.g.
+    ``["KS4_URN_anon", "KS4_FSM"]``: the school and FSM status of the record whose attainment is used), added at
+    the end; each must be in every table given.
 
     ``ks4_pre`` / ``ks4_post``: the tables ``KS4Pupil_2002_to_2014`` / ``KS4Pupil_2015_to_2021`` as loaded (pupil id
     ``KS4_PupilMatchingRefAnonymous``), or a frame from ``leokit.load.stack_ks4`` (both tables, with
@@ -193,10 +200,15 @@ def ks4_attainment(ks4_pre: pd.DataFrame | None = None, ks4_post: pd.DataFrame |
         0                         a      2016   -1.0           0
         1                         b      2016    1.0           1
     """
+    extra = [extra] if isinstance(extra, str) else list(extra)
+    clash = [c for c in extra if c in (PMR, "ks4_year", "ks4_measure", "ks4_raw", "ks4_z", "ks4_pctile", "ks4_level2",
+                                       "ks4_fsm6", "_nat")]
+    if clash:
+        raise DerivationError(f"ks4_attainment: extra columns {clash} clash with the output's own columns")
     parts = []
     for frame, slot in ((ks4_pre, "pre2015"), (ks4_post, "post2015")):
         if frame is not None:
-            parts += _ks4_parts(frame, slot)
+            parts += _ks4_parts(frame, slot, extra)
     if not parts:
         raise DerivationError("ks4_attainment: give ks4_pre and/or ks4_post (or a leokit.load.stack_ks4 frame)")
     d = pd.concat(parts, ignore_index=True)
@@ -218,7 +230,8 @@ def ks4_attainment(ks4_pre: pd.DataFrame | None = None, ks4_post: pd.DataFrame |
         d = d[d["ks4_year"].isin(want)]
     d["ks4_level2"] = d["ks4_level2"].astype("Int64")
     d["ks4_fsm6"] = d["ks4_fsm6"].astype("Int64")
-    return d[[PMR, "ks4_year", "ks4_measure", "ks4_raw", "ks4_z", "ks4_pctile", "ks4_level2", "ks4_fsm6"]].reset_index(drop=True)
+    return d[[PMR, "ks4_year", "ks4_measure", "ks4_raw", "ks4_z", "ks4_pctile", "ks4_level2", "ks4_fsm6",
+              *extra]].reset_index(drop=True)
 
 
 @derived(

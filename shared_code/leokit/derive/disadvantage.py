@@ -30,7 +30,7 @@ from leokit.derive.registry import derived
 from leokit.stack import dedup_census
 from leokit.stack import stack_census as _stack_census
 
-__all__ = ["stack_census", "fsm_ever6", "area_measures", "FSM_WINDOW_YEARS"]
+__all__ = ["stack_census", "fsm_ever6", "area_measures", "pupil_characteristics", "FSM_WINDOW_YEARS"]
 
 #: "Ever FSM in the last 6 years": the KS4 year and the five before it.
 FSM_WINDOW_YEARS = 6
@@ -252,4 +252,88 @@ def area_measures(
         require_columns(tundra, ["lsoa11cd", "tundra_quintile"], "tundra_lsoa11")
         out = out.merge(tundra[["lsoa11cd", "tundra_quintile"]].drop_duplicates("lsoa11cd"), on="lsoa11cd", how="left")
         out["tundra_quintile"] = out["tundra_quintile"].astype("Int64")
+    return out
+
+
+#: Census columns read by :func:`pupil_characteristics` (harmonised names, as from ``stack_census``).
+_CHARACTERISTICS = ("EthnicGroupMajor", "SENprovision", "LanguageGroupMajor")
+
+
+@derived(
+    name="ethnic_group_major", label="Major ethnic group (census at KS4)", theme="disadvantage",
+    definition="EthnicGroupMajor of the pupil's main January census record (RecordStatus < 100) in the KS4 year, or "
+               "the latest earlier census year with a recorded value: WHIT, MIXD, ASIA, BLAC, CHIN, AOEG (any other "
+               "ethnic group), UNCL (unclassified: refused or not obtained).",
+    sources=[("spring_census_2015", "EthnicGroupMajor_spr15"), ("spring_census_2015", "PupilMatchingRefAnonymous_spr15"),
+             ("spring_census_2015", "RecordStatus_spr15")],
+    unit="category", valid_values="WHIT; MIXD; ASIA; BLAC; CHIN; AOEG; UNCL; missing if no census record",
+    caveats="Recorded by schools (usually as reported by parents); UNCL is a category of its own, not missing. Pupils "
+            "in independent schools have no census records.",
+    level="person", status="kit", output_key=[PMR],
+)
+@derived(
+    name="sen_ks4", label="Special educational needs provision (census at KS4)", theme="disadvantage",
+    definition="1 if SENprovision is not N (School Action/Action Plus/Statement to 2014/15, SEN support/EHC plan from "
+               "2014/15) in the census record used for ethnic_group_major's rule, 0 if N.",
+    sources=[("spring_census_2015", "SENprovision_spr15")], unit="indicator", valid_values="0, 1; missing if no record",
+    caveats="SEN categories changed in 2014/15 (SEN support and EHC plans replaced School Action/Action Plus and "
+            "Statements), so shares are not comparable across that break.",
+    level="person", status="kit", output_key=[PMR],
+)
+@derived(
+    name="eal_ks4", label="First language other than English (census at KS4)", theme="disadvantage",
+    definition="1 if LanguageGroupMajor = 2_OTH (first language known or believed to be other than English), 0 if "
+               "1_ENG, missing if 3_UNCL or no record; census record chosen as for ethnic_group_major.",
+    sources=[("spring_census_2015", "LanguageGroupMajor_spr15")], unit="indicator",
+    valid_values="0, 1; missing if unclassified or no record",
+    caveats="'First language' is the language the child was exposed to in early development, not fluency in English.",
+    level="person", status="kit", output_key=[PMR],
+)
+def pupil_characteristics(cohort: pd.DataFrame, census: pd.DataFrame, *, on_gap: str = "warn") -> pd.DataFrame:
+    """Ethnic group, SEN provision and first language of each pupil of ``cohort`` from the January census.
+
+    ``cohort``: one row per pupil with the pupil id (either accepted name) and ``ks4_year``; ``census``: output of
+    :func:`stack_census` / ``leokit.load.stack_census`` with ``EthnicGroupMajor``, ``SENprovision`` and
+    ``LanguageGroupMajor``. For each variable the value comes from the main record (``RecordStatus`` < 100) of the
+    KS4-year census, or of the latest earlier census year in which it is recorded (a value missing in one year is
+    taken from an earlier one).
+
+    Returns ``cohort`` (all columns) plus ``ethnic_group_major`` (str), ``sen_ks4`` (Int64) and ``eal_ks4`` (Int64).
+    A pupil with no census record at or before the KS4 year gets missing values. If the census passed has no census
+    of some cohort's KS4 year, their values come from earlier years: reported by the coverage policy (``on_gap``,
+    see :func:`fsm_ever6`).
+    """
+    pid, ks4y = _cohort(cohort, "pupil_characteristics")
+    require_columns(census, [PMR, "census_year", *_CHARACTERISTICS], "census (output of stack_census)")
+    taken = [c for c in ("ethnic_group_major", "sen_ks4", "eal_ks4") if c in cohort.columns]
+    if taken:
+        raise DerivationError(f"pupil_characteristics: cohort already has column(s) {taken}, which the output adds; "
+                              "drop or rename them", table="cohort")
+    years_present = set(np.unique(as_numeric(census["census_year"], "census", "census_year").dropna()
+                                  .to_numpy(dtype="int64")).tolist())
+    lack = sorted(set(np.unique(ks4y).tolist()) - years_present)
+    if lack:
+        report_gap(f"pupil_characteristics: the census passed (years {format_years(years_present) or 'none'}) has no "
+                   f"census of KS4 year(s) {format_years(lack)} ({int(np.isin(ks4y, lack).sum()):,} pupils): their "
+                   "characteristics come from an earlier census, or are missing", on_gap)
+    c = _main_records(census)
+    c = pd.DataFrame({PMR: c[PMR].to_numpy(),
+                      "census_year": as_numeric(c["census_year"], "census", "census_year").to_numpy(),
+                      **{k: c[k].astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+                         for k in _CHARACTERISTICS}})
+    coh = pd.DataFrame({PMR: cohort[pid].to_numpy(), "ks4_year": ks4y}).drop_duplicates(PMR)
+    c = c.merge(coh, on=PMR)
+    c = c[c["census_year"] <= c["ks4_year"]].sort_values([PMR, "census_year"], ascending=[True, False], kind="stable")
+    latest = {}
+    for k in _CHARACTERISTICS:
+        v = c[c[k].notna() & (c[k] != "")]
+        latest[k] = v.drop_duplicates(PMR).set_index(PMR)[k]
+    ids = cohort[pid]
+    out = cohort.copy()
+    out["ethnic_group_major"] = ids.map(latest["EthnicGroupMajor"]).astype(object).to_numpy()
+    sen = ids.map(latest["SENprovision"])
+    out["sen_ks4"] = pd.array(np.where(sen.isna(), None, (sen != "N").astype(object)), dtype="Int64")
+    lang = ids.map(latest["LanguageGroupMajor"])
+    eal = np.where(lang == "2_OTH", 1, np.where(lang == "1_ENG", 0, -1))
+    out["eal_ks4"] = pd.array(np.where(eal < 0, None, eal.astype(object)), dtype="Int64")
     return out
