@@ -266,6 +266,8 @@ def test_notebook_pages_offer_the_executed_notebook(site, visits):
     ("EDUKEY", "book/intro/03-identifiers-and-linkage"),
     ("sustained", "book/intro/04-derived-variables"),
     ("TUNDRA", "book/intro/05-contextual-data"),
+    ("did2s", "book/advanced/05-staggered-did"),
+    ("classpack", "book/instructor/advanced-days"),
 ])
 def test_search_finds_the_chapter(site, term, page):
     _, base = site

@@ -1,6 +1,6 @@
 """Every course chapter has the lesson shape of the intro-course issue (static checks, fast).
 
-Applies to the MyST chapters under book/intro/ (and book/advanced/ once it exists): a jupytext
+Applies to the MyST chapters under book/intro/ and book/advanced/: a jupytext
 header, learning objectives in an admonition, data loaded through leokit, at least one exercise
 with a hidden solution, a self-check, key ideas, and a closing checklist. truth.json is read only
 in hidden cells (self-checks), never by the analysis.
@@ -30,6 +30,21 @@ def test_the_intro_course_has_at_least_eight_chapters_in_the_toc():
     assert len(intro) >= 8
     listed = set(toc.files())
     assert set(intro) <= listed
+
+
+def test_the_advanced_course_has_at_least_six_chapters_in_the_toc_each_leading_on():
+    advanced = [p for p in CHAPTERS if p.parent.name == "advanced"]
+    assert len(advanced) >= 6
+    listed = toc.files()
+    assert set(advanced) <= set(listed)
+    # the advanced part reads in order: chapters numbered in toc order, each exemplar after a methods chapter
+    order = [p for p in listed if p.parent.name in ("advanced", "exemplars")]
+    chapters = [p for p in order if p.parent.name == "advanced"]
+    assert chapters == sorted(chapters), "advanced chapters out of order in _toc.yml"
+    for i, p in enumerate(order):
+        if p.parent.name == "exemplars":
+            assert i > 0 and order[i - 1].parent.name == "advanced", f"{p.name} does not follow a methods chapter"
+            assert any(p.stem in c.read_text(encoding="utf-8") for c in chapters), f"no chapter leads into {p.name}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=_ids(CHAPTERS))

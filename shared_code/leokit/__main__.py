@@ -2,6 +2,7 @@
 
 Subcommands are registered in ``COMMANDS`` (name -> (add_arguments, run)); add one by writing the
 two functions and registering them. ``generate`` writes the synthetic data;
+``classpack`` writes one data set per learner (different seeds and truths) and the instructor's answer key;
 ``synth-readme`` regenerates the generated sections of ``data_synthetic/README.md``.
 """
 
@@ -16,6 +17,7 @@ from typing import Callable
 from leokit.derive import cli as codebook_cli
 from leokit.synth.cache import up_to_date
 from leokit.synth.calibration import update_readme
+from leokit.synth.classpack import RANGES, write_classpack
 from leokit.synth.generate import generate
 
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
@@ -61,6 +63,35 @@ def _generate_cmd():
             update_readme(a.out, a.readme)
         n = sum(res["tables"].values())
         print(f"wrote {len(res['tables'])} tables ({n:,} rows) to {res['out']} in {res['seconds']:.1f} s")
+        return 0
+    return add, run
+
+
+@register("classpack", "write one synthetic data set per learner (different seeds and planted truths) and an "
+                      "answer key the instructor keeps")
+def _classpack_cmd():
+    def add(p: argparse.ArgumentParser) -> None:
+        d = {k: v.default for k, v in inspect.signature(write_classpack).parameters.items()}
+        p.add_argument("--out", required=True, help="folder of the pack (created; must be empty unless --overwrite)")
+        p.add_argument("--learners", type=int, required=True, help="number of learners (one data set each)")
+        p.add_argument("--seed", type=int, default=d["seed"],
+                       help="pack seed: every learner's seed and truth, and so every byte, follow from it")
+        p.add_argument("--scale", type=int, default=d["scale"], help="pupils per KS4 cohort in each data set")
+        p.add_argument("--cohorts", type=int, default=d["cohorts"], help="consecutive KS4 cohorts from 2005")
+        p.add_argument("--withhold-truth", action="store_true",
+                       help="move each learner's truth.json and truth/ tables into instructor/truths/ "
+                            "(default: left in the learner's folder)")
+        p.add_argument("--overwrite", action="store_true",
+                       help="replace an existing class pack in --out (default: refuse a non-empty folder)")
+        p.add_argument("--no-progress", action="store_true", help="do not print a line per learner (default: printed)")
+        p.epilog = "drawn for each learner (uniform): " + "; ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in RANGES.items())
+
+    def run(a: argparse.Namespace) -> int:
+        key = write_classpack(a.out, a.learners, seed=a.seed, scale=a.scale, cohorts=a.cohorts,
+                              withhold_truth=a.withhold_truth, overwrite=a.overwrite,
+                              progress=None if a.no_progress else print)
+        print(f"wrote {len(key['learners'])} learner data sets to {Path(a.out) / 'learners'}; "
+              f"answer key (keep it): {Path(a.out) / 'instructor' / 'answer_key.json'}")
         return 0
     return add, run
 

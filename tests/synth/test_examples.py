@@ -38,7 +38,7 @@ def _coef(fit, name: str) -> tuple[float, float]:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_every_example_is_seeded_and_states_its_truth(seed):
-    for fn in (E.returns_selection, E.peer_loo, E.sharp_rd, E.staggered_did, E.akm_limited_mobility):
+    for fn in (E.returns_selection, E.peer_loo, E.sharp_rd, E.fuzzy_rd, E.staggered_did, E.akm_limited_mobility):
         a, b = fn(seed=seed), fn(seed=seed)
         pd.testing.assert_frame_equal(a, b)
         t = a.attrs["truth"]
@@ -90,6 +90,27 @@ def test_sharp_rd(seed):
     rd = rdrobust(df["y"].to_numpy(), df["running"].to_numpy(), c=t["cutoff"], level=99.9)
     lo, hi = (float(v) for v in np.asarray(rd.ci)[2])  # robust bias-corrected interval
     assert lo <= t["truth"] <= hi and not lo <= t["naive_estimand"] <= hi
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fuzzy_rd(seed):
+    from rdrobust import rdrobust
+
+    df = E.fuzzy_rd(seed=seed)
+    t = df.attrs["truth"]
+    x, y, d = df["running"].to_numpy(), df["y"].to_numpy(), df["treated"].to_numpy()
+    first = rdrobust(d.astype(float), x, c=t["cutoff"], level=99.9)
+    lo, hi = (float(v) for v in np.asarray(first.ci)[2])
+    assert lo <= t["first_stage"] <= hi and hi < 1.0  # take-up jumps, but not from 0 to 1
+    sharp = rdrobust(y, x, c=t["cutoff"], level=99.9)
+    lo, hi = (float(v) for v in np.asarray(sharp.ci)[2])
+    assert lo <= t["naive_estimand"] <= hi and not lo <= t["truth"] <= hi
+    fuzzy = rdrobust(y, x, c=t["cutoff"], fuzzy=d.astype(float), level=99.9)
+    lo, hi = (float(v) for v in np.asarray(fuzzy.ci)[2])
+    assert lo <= t["truth"] <= hi and not lo <= t["naive_estimand"] <= hi
+    near = df[df["running"].abs() < 0.1]  # treated vs untreated near the cut-off: biased by selective take-up
+    ols = smf.ols("y ~ treated + running", data=near).fit()
+    assert ols.params["treated"] - 3.291 * ols.bse["treated"] > t["truth"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
