@@ -96,11 +96,14 @@ exemplar-data: venv
 # network guard) and store its outputs: run after a change to leokit or the
 # data, then commit the notebooks (strict nbval compares the stored outputs).
 # One notebook: make exemplar-outputs EXEMPLARS=exemplars/NAME.ipynb
+# The cells' execution timestamps are removed, so an unchanged notebook
+# re-executes to the same bytes.
 EXEMPLARS ?= $(wildcard exemplars/*.ipynb)
 exemplar-outputs: venv exemplar-data
 	@for nb in $(EXEMPLARS); do \
 	  echo "executing $$nb"; \
-	  $(GUARDED) $(VENV)/bin/jupyter execute --inplace --timeout=600 --kernel_name=python3 "$$nb"; \
+	  $(GUARDED) $(VENV)/bin/jupyter execute --inplace --timeout=600 --kernel_name=python3 "$$nb" || exit 1; \
+	  $(VENV)/bin/python -c 'import sys, nbformat; nb = nbformat.read(sys.argv[1], as_version=4); [c.metadata.pop("execution", None) for c in nb.cells]; nbformat.write(nb, sys.argv[1])' "$$nb" || exit 1; \
 	done
 
 book: venv exemplar-data
