@@ -82,3 +82,14 @@ def truth_of(data_dir: Path, key: str) -> float:
     from leokit.analyse.results import read_truth, truth_value
 
     return truth_value(read_truth(data_dir), key)
+
+
+def notebook_parameters(name: str) -> dict:
+    """The values of the exemplar's cell tagged ``parameters`` (papermill), which holds plain assignments."""
+    import nbformat
+
+    nb = nbformat.read(EXEMPLARS_DIR / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
+    ns: dict = {}
+    exec(cell.source, ns)
+    return {k: v for k, v in ns.items() if not k.startswith("__")}

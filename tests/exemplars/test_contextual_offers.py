@@ -19,10 +19,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from _exemplars import EXEMPLARS_DIR, generated_data, run_exemplar
+from _exemplars import EXEMPLARS_DIR, generated_data, notebook_parameters, run_exemplar
 from _foundation import ROOT, makefile_var
 
 NAME = "contextual_offers"
@@ -47,20 +46,12 @@ def _default_data_dir() -> Path:
     return ROOT / makefile_var("EXEMPLAR_DATA")
 
 
-def _parameters() -> dict:
-    nb = nbformat.read(EXEMPLARS_DIR / f"{NAME}.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
-    ns: dict = {}
-    exec(cell.source, ns)  # the parameters cell holds plain assignments
-    return {k: v for k, v in ns.items() if not k.startswith("__")}
-
-
 def test_default_data_path_is_honest():
     """The notebook's default data_dir is the Makefile's exemplar data, generated for the Makefile's seed and scale
     by this generator version (make test runs make exemplar-data first)."""
     from leokit.synth.params import GENERATOR_VERSION
 
-    params = _parameters()
+    params = notebook_parameters(NAME)
     assert set(params) >= {"data_dir", "results_path"}
     assert (EXEMPLARS_DIR / params["data_dir"]).resolve() == _default_data_dir().resolve()
     assert Path(params["results_path"]).parts[:2] == ("..", "_build")

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from _exemplars import EXEMPLARS_DIR, generated_data, run_exemplar
+from _exemplars import EXEMPLARS_DIR, generated_data, notebook_parameters, run_exemplar
 from _foundation import ROOT
 
 NAME = "spillovers"
@@ -30,16 +29,8 @@ WRONG = ("school_peer_effect_year_fe_only", "coworker_share_enterprise_fe_only",
 ALTERED_SEED = 7
 
 
-def _parameters() -> dict:
-    nb = nbformat.read(EXEMPLARS_DIR / f"{NAME}.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
-    ns: dict = {}
-    exec(cell.source, ns)  # the parameters cell holds plain assignments
-    return {k: v for k, v in ns.items() if not k.startswith("__")}
-
-
 def test_default_data_path_is_the_committed_data():
-    params = _parameters()
+    params = notebook_parameters(NAME)
     assert set(params) >= {"data_dir", "results_path"}
     assert (EXEMPLARS_DIR / params["data_dir"]).resolve() == (ROOT / "data_synthetic").resolve()
     assert Path(params["results_path"]).parts[:2] == ("..", "_build")
