@@ -57,3 +57,17 @@ def jupyter_book_cmd() -> list[str]:
     exe = VENV_BIN / "jupyter-book"
     assert exe.exists(), f"jupyter-book not installed next to {sys.executable}"
     return [str(exe), "build", *makefile_var("JB_FLAGS").split()]
+
+
+#: The jupytext header a MyST chapter with code cells must begin with (as the README says).
+MYST_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""

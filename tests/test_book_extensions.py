@@ -23,21 +23,9 @@ import nbformat
 import pytest
 import yaml
 
-from _foundation import ROOT, guarded_env, jupyter_book_cmd
+from _foundation import MYST_HEADER, ROOT, guarded_env, jupyter_book_cmd
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
-
-MYST_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 CHAPTER = MYST_HEADER + """# A chapter
 

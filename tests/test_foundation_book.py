@@ -17,21 +17,9 @@ import leokit
 import nbformat
 import pytest
 
-from _foundation import ROOT, guarded_env, jupyter_book_cmd
+from _foundation import MYST_HEADER, ROOT, guarded_env, jupyter_book_cmd
 
 pytestmark = [pytest.mark.book, pytest.mark.slow]
-
-MYST_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 GOOD_CODE = """\
 import leokit, leo_netguard

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import toc
-from _foundation import ROOT
+from _foundation import MYST_HEADER, ROOT
 
 
 def _book_md() -> set[Path]:
@@ -67,18 +67,6 @@ def test_exemplar_notebooks_store_outputs():
 
 
 # --- the toc reader itself (so the checks above cannot pass vacuously) -------
-
-MYST_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 @pytest.fixture
