@@ -35,6 +35,7 @@ __all__ = [
     "census_base_names",
     "strip_census_suffix",
     "harmonise_census",
+    "census_columns_wanted",
 ]
 
 #: Name of a yearly census table; group 1 is the academic year's end year.
@@ -125,3 +126,14 @@ def harmonise_census(df: pd.DataFrame, year: int, base_names: dict[str, str]) ->
             out["lsoa_vintage"] = pd.Series(vintage, index=out.index, dtype=object).where(out["lsoa_original"].notna())
     renamed = {str(k): v for k, v in ren.items() if str(k) != v}
     return out, renamed
+
+
+def census_columns_wanted(columns) -> set[str]:
+    """The harmonised census columns to keep when a caller asks for ``columns``: those, plus the columns they
+    cannot be read without (an IDACI value needs its vintage; an LSOA needs its original code and vintage)."""
+    want = set(columns)
+    if "idaci_score" in want or "idaci_rank" in want:
+        want.add("idaci_vintage")
+    if want & {"lsoa_original", "lsoa_vintage", "lsoa11cd", "lsoa11_ambiguous"}:
+        want |= {"lsoa_original", "lsoa_vintage"}
+    return want

@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leokit import schema as _schema
-from leokit.census import CENSUS_TABLE_PATTERN, census_base_names, harmonise_census
+from leokit.census import CENSUS_TABLE_PATTERN, census_base_names, census_columns_wanted, harmonise_census
 from leokit.errors import DataFolderError, SRSTranslationError, UnknownTableError
 from leokit.paths import ENV_VAR, resolve_data_dir, table_files
 from leokit.schema import SRS_DATABASES
@@ -545,11 +545,7 @@ def _census_sql(tables: Mapping[int, Sequence[str]], *, years: Iterable[int] | N
     for y in years:
         pairs, derived = _census_mapping(avail[y], y)
         if columns is not None:
-            want = set(columns)
-            if "idaci_score" in want or "idaci_rank" in want:
-                want.add("idaci_vintage")
-            if want & {"lsoa_original", "lsoa_vintage", "lsoa11cd", "lsoa11_ambiguous"}:
-                want |= {"lsoa_original", "lsoa_vintage"}
+            want = census_columns_wanted(columns)
             pairs = [(n, s) for n, s in pairs if n in want]
             derived = {n: v for n, v in derived.items() if n in want}
         per_year[y] = (pairs, derived)

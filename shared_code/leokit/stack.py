@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from leokit import schema as _schema
-from leokit.census import census_base_names, census_tables, harmonise_census
+from leokit.census import census_base_names, census_columns_wanted, census_tables, harmonise_census
 from leokit.errors import DropReport, Problem, SchemaError, TableNotFoundError, did_you_mean, finish, numeric_values
 from leokit.frames import map_lsoa01_to_lsoa11, match_case
 from leokit.paths import table_files
@@ -111,11 +111,7 @@ def stack_census(
         h, renamed = harmonise_census(df, y, base_names)
         h.insert(0, "census_year", np.int64(y))
         if columns is not None:
-            want = set(columns)
-            if "idaci_score" in want or "idaci_rank" in want:
-                want.add("idaci_vintage")
-            if want & {"lsoa_original", "lsoa_vintage", "lsoa11cd", "lsoa11_ambiguous"}:
-                want |= {"lsoa_original", "lsoa_vintage"}
+            want = census_columns_wanted(columns)
             h = h[["census_year"] + [c for c in h.columns if c in want and c != "census_year"]]
         frames.append(h)
         counts[f"rows {name}"] = len(h)
