@@ -281,6 +281,14 @@ def test_unit_contributions_summed_before_dominance():
 
 
 # --------------------------------------------------------------------------- shares
+@pytest.mark.parametrize("fn", [lambda d, **k: safe_table(d, "g", **k), lambda d, **k: safe_share(d, "g", "y", **k)])
+def test_margins_name_that_is_also_a_level_is_refused(fn):
+    df = pd.DataFrame({"g": ["All"] * 20 + ["B"] * 20, "y": [0, 1] * 20})
+    with pytest.raises(SDCInputError, match="margins_name 'All' is also a level of 'g'"):
+        fn(df, margins=True)
+    assert len(fn(df, margins=True, margins_name="Total").table) == 3  # two levels and the margin
+
+
 def test_safe_share_numerator_and_complement():
     df = pd.DataFrame({
         "g": ["A"] * 40 + ["B"] * 40 + ["C"] * 40 + ["D"] * 5,

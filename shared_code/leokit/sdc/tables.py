@@ -24,6 +24,25 @@ from leokit.sdc.rules import (ALLOWED_STATS, DEFAULT_RULES, DOMINANCE_STATS, MAG
 __all__ = ["safe_table", "check_table", "safe_share"]
 
 
+def _complete_grid(keys: pd.MultiIndex, by_l: list, complete: bool | None, margins: bool, margins_name: str) -> bool:
+    """Whether the table shows every combination of the ``by`` levels (empty cells too): by default when a key
+    is categorical or margins are asked for, always with margins. Refuses margins without ``by`` columns and a
+    ``margins_name`` that is also a level of a ``by`` column (the margin row could not be told from that level)."""
+    any_cat = any(isinstance(dt, pd.CategoricalDtype) for dt in keys.dtypes)
+    if complete is None:
+        complete = any_cat or margins
+    if margins:
+        if not by_l:
+            raise SDCInputError("margins=True needs at least one `by` column")
+        complete = True
+        for d, lev in enumerate(keys.levels):
+            if margins_name in set(map(str, lev)):
+                raise SDCInputError(
+                    f"margins_name {margins_name!r} is also a level of {by_l[d]!r}; choose another margins_name"
+                )
+    return complete
+
+
 def safe_table(
     data: pd.DataFrame,
     by: str | Sequence[str],
@@ -112,18 +131,7 @@ def safe_table(
     report: list[dict] = []
     reserved = ("n", stat_name) if magnitude else ("n",)
     work, keys = prepare(data, by_l, value, unit, report, reserved)
-    any_cat = any(isinstance(dt, pd.CategoricalDtype) for dt in keys.dtypes)
-    if complete is None:
-        complete = any_cat or margins
-    if margins:
-        if not by_l:
-            raise SDCInputError("margins=True needs at least one `by` column")
-        complete = True
-        for d, lev in enumerate(keys.levels):
-            if margins_name in set(map(str, lev)):
-                raise SDCInputError(
-                    f"margins_name {margins_name!r} is also a level of {by_l[d]!r}; choose another margins_name"
-                )
+    complete = _complete_grid(keys, by_l, complete, margins, margins_name)
     cells = cells_from_rows(work, keys, magnitude, unit is not None, rules, margins, complete)
     keyframe = key_output(cells, keys, margins, margins_name)
     labels = cell_labels(keyframe)
@@ -422,13 +430,7 @@ def safe_share(
     if unit is not None:
         keep &= ~sub[unit].isna().to_numpy()
     work["__pos"] = pos[keep]
-    any_cat = any(isinstance(dt, pd.CategoricalDtype) for dt in keys.dtypes)
-    if complete is None:
-        complete = any_cat or margins
-    if margins:
-        if not by_l:
-            raise SDCInputError("margins=True needs at least one `by` column")
-        complete = True
+    complete = _complete_grid(keys, by_l, complete, margins, margins_name)
     cells = cells_from_rows(work, keys, False, unit is not None, rules, margins, complete, share=True)
     keyframe = key_output(cells, keys, margins, margins_name)
     labels = cell_labels(keyframe)
