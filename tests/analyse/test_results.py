@@ -10,6 +10,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from leokit.analyse import RESULT_KEYS, Estimate, estimate_from_fit, read_truth, results_frame, truth_value, write_results
+from leokit.analyse.fixest import import_pyfixest
 
 TRUTH = {
     "school_peer_effect": {"value": 0.15, "definition": "..."},
@@ -74,7 +75,7 @@ def test_read_truth_needs_a_truth_file(tmp_path):
 
 
 def test_estimate_from_statsmodels_and_pyfixest_match():
-    pf = pytest.importorskip("pyfixest")
+    pf = import_pyfixest()
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=400), "g": rng.integers(0, 20, 400)})
     df["y"] = 0.5 * df["x"] + rng.normal(size=400)

@@ -15,8 +15,6 @@ from leokit import sdc
 from leokit.analyse import returns as R
 from leokit.analyse.results import Estimate
 
-pytest.importorskip("pyfixest")
-
 
 def _data(n=8000, seed=0):
     """Selection on an observed ability ``a``; the effect differs by sex and subject and grows with ``a``, so the

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from leokit import sdc
+from leokit.analyse.fixest import import_pyfixest, quiet_pyfixest
 from _sdc import SUPP
 
 
@@ -59,13 +59,12 @@ def test_small_cell_behind_a_dummy():
 
 
 def test_pyfixest_fixed_effect_levels():
-    pf = pytest.importorskip("pyfixest")
+    pf = import_pyfixest()
     rng = np.random.default_rng(4)
     n = 120
     df = pd.DataFrame({"x": rng.normal(size=n), "firm": np.r_[np.repeat([1, 2, 3], 38), [4] * 6]})
     df["y"] = df["x"] + rng.normal(size=n)
-    with warnings.catch_warnings():  # pyfixest itself uses APIs that pandas 3.1 deprecates
-        warnings.simplefilter("ignore")
+    with quiet_pyfixest():  # only pyfixest's own known warnings
         fit = pf.feols("y ~ x | firm", data=df)
         fit2 = pf.feols("y ~ x | firm", data=df.assign(firm=np.repeat([1, 2, 3], 40)))
     chk = sdc.check_model(fit)

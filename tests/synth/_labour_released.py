@@ -39,6 +39,18 @@ def _feols(formula, data, cluster):
     return feols(formula, data, vcov={"CRV1": cluster})
 
 
+def generated_released(out, *, seed: int, scale: int, cohorts: int) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Generate a data set into ``out`` and return (:func:`build` of its released tables, its planted values
+    from ``truth.json``)."""
+    import json
+
+    from leokit.synth.generate import generate
+
+    generate(out, seed=seed, scale=scale, cohorts=cohorts, progress=False)
+    truth = {k: v["value"] for k, v in json.loads((out / "truth.json").read_text()).items() if not k.startswith("_")}
+    return build(out), truth
+
+
 def build(data_dir) -> dict[str, pd.DataFrame]:
     """Pupils (with attainment, FSM, area, school, sex, first degree, AE_ID) and the person-year pay-rate panel."""
     import leokit.derive as dv

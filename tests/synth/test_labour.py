@@ -8,12 +8,12 @@ Planted values are read from the truth defaults (``default_truth``), never typed
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from leokit.analyse.fixest import feols
 from leokit.load import validate
 from leokit.synth.labour import (LABOUR_MESSINESS, PART_TIME_LOG_FACTOR, age_in_tax_year, degree_return_individual,
                                  simulate_labour, tax_year_age29, tax_year_code)
@@ -55,10 +55,7 @@ def _key_to_person(people):
 
 
 def _fe(formula, data, vcov=None):
-    pf = pytest.importorskip("pyfixest")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*singleton.*", category=UserWarning)
-        return pf.feols(formula, data=data, vcov=vcov or "hetero")
+    return feols(formula, data, vcov=vcov or "hetero")
 
 
 # ---------------------------------------------------------------------------------------------

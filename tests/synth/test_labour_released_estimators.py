@@ -10,24 +10,17 @@ clearly different one. About 30 s on 2 cores (generation ~8 s).
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from _labour_released import build, coworker_effects, degree_returns, productivity_effects
+from _labour_released import coworker_effects, degree_returns, generated_released, productivity_effects
 
-pytest.importorskip("pyfixest")
 
 SEED, SCALE, COHORTS = 20270515, 2000, 12
 
 
 @pytest.fixture(scope="session")
 def released(tmp_path_factory):
-    from leokit.synth.generate import generate
-    out = tmp_path_factory.mktemp("labour_released")
-    generate(out, seed=SEED, scale=SCALE, cohorts=COHORTS, progress=False)
-    truth = {k: v["value"] for k, v in json.loads((out / "truth.json").read_text()).items() if not k.startswith("_")}
-    return build(out), truth
+    return generated_released(tmp_path_factory.mktemp("labour_released"), seed=SEED, scale=SCALE, cohorts=COHORTS)
 
 
 def _within(est, truth, k=3.0):

@@ -8,13 +8,10 @@ fixed-effects regression ~20 s); it runs in ``make test``.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from _labour_released import build, coworker_effects, degree_returns, productivity_effects
+from _labour_released import coworker_effects, degree_returns, generated_released, productivity_effects
 
-pytest.importorskip("pyfixest")
 pytestmark = pytest.mark.slow
 
 SEED, SCALE, COHORTS = 20270516, 20_000, 4
@@ -23,11 +20,7 @@ TOL = 0.02
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
-    from leokit.synth.generate import generate
-    out = tmp_path_factory.mktemp("labour_released_20k")
-    generate(out, seed=SEED, scale=SCALE, cohorts=COHORTS, progress=False)
-    truth = {k: v["value"] for k, v in json.loads((out / "truth.json").read_text()).items() if not k.startswith("_")}
-    return build(out), truth
+    return generated_released(tmp_path_factory.mktemp("labour_released_20k"), seed=SEED, scale=SCALE, cohorts=COHORTS)
 
 
 def test_degree_returns_within_002(released):
