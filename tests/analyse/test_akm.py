@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from leokit.analyse.akm import (TwoWayInputError, drop_singletons, feols_two_way, largest_connected_set,
+from leokit.analyse.akm import (TwoWayInputError, drop_singletons, feols_two_way, largest_connected_set, movers_per_firm,
                                 split_sample_decomposition, two_way_effects, variance_decomposition)
 
 
@@ -110,6 +110,16 @@ def test_drop_singletons_is_iterative():
     k2 = drop_singletons(d2, ["w", "f"])
     # c is a singleton worker -> dropped; then y has one row (b) -> dropped; then b has one row -> dropped
     assert k2.tolist() == [True, True, False, False, False]
+
+
+def test_movers_per_firm_counts_distinct_movers_through_each_firm():
+    # w1 moves A -> B -> A (one mover at A and B), w2 moves B -> C, w3 stays at C, w4 stays at D
+    d = pd.DataFrame({"w": ["w1", "w1", "w1", "w2", "w2", "w3", "w3", "w4"],
+                      "f": ["A", "B", "A", "B", "C", "C", "C", "D"]})
+    m = movers_per_firm(d, "w", "f")
+    assert m.to_dict() == {"A": 1, "B": 2, "C": 1, "D": 0}
+    with pytest.raises(TwoWayInputError, match="movers_per_firm"):
+        movers_per_firm(d, "worker", "f")
 
 
 def test_largest_connected_set_reports_what_it_drops():

@@ -62,7 +62,7 @@ from scipy.sparse.linalg import cg, splu
 from leokit import sdc
 from leokit.analyse.results import Estimate
 
-__all__ = ["TwoWayInputError", "ConnectedSet", "drop_singletons", "largest_connected_set", "TwoWayEffects",
+__all__ = ["TwoWayInputError", "ConnectedSet", "drop_singletons", "largest_connected_set", "movers_per_firm", "TwoWayEffects",
            "two_way_effects", "TwoWayFit", "feols_two_way", "variance_decomposition", "SplitSampleResult",
            "split_sample_decomposition", "DECOMPOSITION_PARTS"]
 
@@ -186,6 +186,16 @@ def largest_connected_set(data: pd.DataFrame, worker: str, firm: str) -> Connect
                         n_movers=int((firms_per_worker > 1).sum()), n_components=int(n_comp),
                         rows_dropped=int((~mask).sum()), workers_dropped=int(len(np.unique(w)) - len(wk)),
                         firms_dropped=int(len(np.unique(f)) - len(np.unique(f[mask]))))
+
+
+def movers_per_firm(data: pd.DataFrame, worker: str, firm: str) -> pd.Series:
+    """Number of movers (workers seen at two or more firms in ``data``) who pass through each firm, indexed by
+    firm (every firm in ``data``, zero where none): the movers that identify each firm's effect. Firms with few
+    are where limited-mobility bias comes from. A statistic of firms: round or band it before it is shown."""
+    _check_frame(data, [worker, firm], "movers_per_firm")
+    mover = data.groupby(worker)[firm].transform("nunique") > 1
+    counts = data.loc[mover].groupby(firm)[worker].nunique()
+    return counts.reindex(pd.unique(data[firm]), fill_value=0).rename("movers")
 
 
 # ----------------------------------------------------------------------------------------------------------
