@@ -29,7 +29,9 @@ The other modules' errors, each raised where its name says:
 * :class:`DerivationError` (a ``SchemaError``) and its subclass :class:`CoverageError` - ``leokit.derive``;
 * :class:`SDCInputError` (a ``ValueError``) and :class:`DisclosureError` (a ``RuntimeError``) - ``leokit.sdc``;
 * :class:`DataFolderError` (a ``FileNotFoundError``) and :class:`SRSTranslationError` (a ``ValueError``) -
-  ``leokit.db``.
+  ``leokit.db``;
+* :class:`GeneratorInputError` (a ``ValueError``) and :class:`OutputFolderError` (a ``FileExistsError``) -
+  ``leokit.synth`` (the generator, the class pack and their command line).
 
 Every "did you mean ...?" hint in the package (schema validation, ``leokit.derive``'s
 ``DerivationError``, the linkage helpers) comes from one function, :func:`did_you_mean`.
@@ -73,6 +75,8 @@ __all__ = [
     "DisclosureError",
     "DataFolderError",
     "SRSTranslationError",
+    "GeneratorInputError",
+    "OutputFolderError",
     "did_you_mean",
     "numeric_values",
     "Report",
@@ -280,6 +284,18 @@ class SRSTranslationError(ValueError):
     def __init__(self, construct: str, message: str):
         self.construct = construct
         super().__init__(message)
+
+
+class GeneratorInputError(ValueError):
+    """Bad input to the synthetic data generator or the class pack (``leokit.synth``): a ``--truth`` value out of
+    its documented range or of the wrong type, a scale or cohort count outside its bounds, an unusable key file.
+    The message is one line naming the input and what was expected; nothing has been written when it is raised."""
+
+
+class OutputFolderError(FileExistsError):
+    """The output folder of ``leokit.synth`` (``generate``, ``classpack``) is not one it may write into: not
+    empty and not a previous output of the generator (no manifest), an empty path, or a previous output without
+    ``overwrite``. Nothing has been written or deleted when it is raised."""
 
 
 # ----------------------------------------------------------------------------------------------

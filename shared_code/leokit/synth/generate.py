@@ -6,7 +6,13 @@ change in one side's draws never shifts the other's. Same seed, scale, cohorts a
 byte-identical files.
 
 Output layout: ``out/<database>/<table>.parquet`` for every SRS database (npd_i2, hesa_i2, lilr_i2,
-ucas_i2, leo_i2, public) plus ``out/truth/truth_*.parquet`` and ``out/truth.json``.
+ucas_i2, leo_i2, public) plus ``out/truth/truth_*.parquet``, ``out/truth.json`` and the manifest
+``out/leokit_manifest.json`` (every file written, :mod:`leokit.synth.manifest`). Floats are quantised at write
+time (precision rule in :mod:`leokit.synth.writer`; truth.json floats to 10 significant digits), so the bytes do
+not depend on the machine, the BLAS or the NumPy minor version.
+
+``cohorts`` changes every cohort's people: the population of all cohorts is drawn at once, so the 2005 cohort
+of ``--cohorts 12`` is not the 2005 cohort of ``--cohorts 4``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from leokit import schema as S
+from leokit.errors import GeneratorInputError
 from leokit.synth import truth as T
+from leokit.synth.manifest import check_output, write_manifest
 
 from leokit.synth.education import simulate_education
 from leokit.synth.labour import simulate_labour
@@ -33,7 +41,7 @@ from leokit.synth.tables import (assign_ids, build_census, build_hesa, build_ilr
 from leokit.synth.ucas import build_ucas_tables, contextual_truth
 from leokit.synth.writer import frame_to_arrow, to_arrow, write_parquet
 
-__all__ = ["generate", "PEOPLE_COLUMNS", "education_side"]
+__all__ = ["generate", "check_inputs", "PEOPLE_COLUMNS", "education_side", "MAX_SCALE", "MIN_SCALE"]
 
 #: The ``people`` interface handed to ``simulate_labour`` (contract; extra columns may follow).
 PEOPLE_COLUMNS = [
@@ -93,33 +101,84 @@ def _edu_realised(P: pd.DataFrame, tables_rows: dict, census_stats: dict) -> dic
     return r
 
 
+#: Largest ``scale`` (pupils per KS4 cohort) :func:`generate` accepts: 1,000,000, about 1.7 times England's
+#: KS4 cohort (about 600,000), so an England-sized extract (600,000 x 4 cohorts, several GB of memory and
+#: several minutes) can be made while a typo (1e9) is refused before minutes of work and gigabytes of files.
+MAX_SCALE = 1_000_000
+#: Smallest ``scale``: below 50 pupils per cohort schools, providers and enterprises have too few members.
+MIN_SCALE = 50
+
+
+def _whole(name: str, value: Any, lo: int, hi: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise GeneratorInputError(f"generate: {name} must be a whole number, found {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"at least {lo:,}" if hi is None else f"in [{lo:,}, {hi:,}]"
+        raise GeneratorInputError(f"generate: {name} must be {rng}, found {value:,}")
+    return int(value)
+
+
+def check_inputs(seed: Any, scale: Any, cohorts: Any, truth: Mapping[str, Any] | str | Path | None
+                 ) -> tuple[int, int, int, dict[str, Any], dict[str, Any]]:
+    """The checked ``(seed, scale, cohorts, override, merged truth)`` of a :func:`generate` call, or
+    :class:`~leokit.errors.GeneratorInputError` (one line naming the input and its allowed range): ``seed`` a
+    whole number >= 0, ``scale`` in [:data:`MIN_SCALE`, :data:`MAX_SCALE`], ``cohorts`` from 1 to the last
+    cohort with two years of follow-up, every ``truth`` key in its documented range
+    (:data:`leokit.synth.truth.RANGES`)."""
+    seed = _whole("seed", seed, 0, None)
+    scale = _whole("scale (pupils per KS4 cohort)", scale, MIN_SCALE, MAX_SCALE)
+    cohorts = _whole("cohorts", cohorts, 1, S.LAST_ACADEMIC_YEAR - 2 - S.FIRST_KS4_YEAR + 1)
+    raw = T.read_override(truth) if isinstance(truth, (str, Path)) else (dict(truth) if truth else None)
+    override = T.check_override(raw)
+    return seed, scale, cohorts, override, T.merge_truth(override)
+
+
 def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: int = S.DEFAULT_COHORTS,
-             truth: Mapping[str, Any] | str | Path | None = None, progress: bool = True) -> dict:
+             truth: Mapping[str, Any] | str | Path | None = None, progress: bool = True,
+             overwrite: bool = False) -> dict:
     """Generate the synthetic LEO/NPD extract into ``out``; returns a summary dict.
 
-    ``truth``: None (defaults), a dict of overrides, or a path to a JSON override file.
-    The summary has ``tables`` (name -> rows), ``files`` (name -> path), ``truth`` (merged
-    parameters), ``realised`` and ``seconds``.
+    Parameters
+    ----------
+    out : str or Path
+        Output folder: new, empty, or (with ``overwrite``) a previous output of the generator, whose listed
+        files are replaced (:mod:`leokit.synth.manifest`); anything else raises
+        :class:`~leokit.errors.OutputFolderError` before anything is written.
+    seed, scale, cohorts : int
+        Random seed (>= 0; the same seed, scale, cohorts and truth give the same bytes), pupils per KS4 cohort
+        (:data:`MIN_SCALE` to :data:`MAX_SCALE`) and consecutive KS4 cohorts from 2005. Changing ``cohorts``
+        changes every cohort's people, not only the number of cohorts (the draws are made for all cohorts at
+        once).
+    truth : None, mapping or path
+        None (defaults), a dict of overrides, or a path to a JSON override file; every key is checked against
+        its documented range (:data:`leokit.synth.truth.RANGES`) before anything is written.
+    progress : bool
+        Show a progress bar on a terminal.
+    overwrite : bool
+        Replace a previous output of the generator in ``out``.
+
+    Returns
+    -------
+    dict
+        ``out``, ``tables`` (name -> rows), ``files`` (name -> path), ``truth`` (merged parameters),
+        ``realised``, ``seconds`` and ``timings``.
+
+    Raises
+    ------
+    GeneratorInputError
+        An input out of range (one line naming it); nothing has been written.
+    OutputFolderError
+        ``out`` may not be written into (see ``out``); nothing has been written.
     """
     t_start = time.perf_counter()
-    if scale < 50:
-        raise ValueError("scale must be at least 50 pupils per cohort")
-    if cohorts < 1 or S.FIRST_KS4_YEAR + cohorts - 1 > S.LAST_ACADEMIC_YEAR - 2:
-        raise ValueError(f"cohorts must be 1..{S.LAST_ACADEMIC_YEAR - 2 - S.FIRST_KS4_YEAR + 1}")
-    override = T.read_override(truth) if isinstance(truth, (str, Path)) else (dict(truth) if truth else None)
-    tr = T.merge_truth(override)
+    seed, scale, cohorts, override, tr = check_inputs(seed, scale, cohorts, truth)
+    previous = check_output(out, overwrite)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "truth.json").unlink(missing_ok=True)  # a run that stops half way never looks complete (synth.cache)
-    for db in _DATABASES:  # remove stale tables of an earlier run
-        d = out / db
-        if d.is_dir():
-            for f in d.glob("*.parquet"):
-                f.unlink()
     ss = np.random.SeedSequence(int(seed))
     edu_ss, lab_ss = ss.spawn(2)
     rng = np.random.default_rng(edu_ss)
     rng_lab = np.random.default_rng(lab_ss)
+    written: list[str] = []
     rows: dict[str, int] = {}
     files: dict[str, str] = {}
     bar = _bar(8, progress)
@@ -141,11 +200,23 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
         sch = S.get_schema(name)
         t = to_arrow(sch, cols)
         p = out / sch.database / f"{sch.name}.parquet"
+        record(p.relative_to(out).as_posix())
         pending.append(pool.submit(write_parquet, t, p))
         rows[name] = t.num_rows
         files[name] = str(p.relative_to(out))
 
+    # the education side checks the entry effect against B(cutoff): it runs before anything is written
     P, fsm, geo, edu, uc = education_side(rng, scale, cohorts, tr)
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(out, previous, complete=False)  # a run that stops half way is recognised and cleaned by a rerun
+    (out / "truth.json").unlink(missing_ok=True)  # ... and never looks complete (synth.cache)
+    for f in previous:  # the previous output's files (the new run rewrites most of them; stale ones go)
+        (out / f).unlink(missing_ok=True)
+
+    def record(rel: str) -> None:
+        written.append(rel)
+        write_manifest(out, [*previous, *written], complete=False)
+
     step("education simulated")
     # education tables (census first; ILR assigns RECORDIDs before lookups)
     mess: dict[str, float] = {}
@@ -222,6 +293,7 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
             truth_tables[name] = df
     for name, df in truth_tables.items():
         p = out / "truth" / f"{name}.parquet"
+        record(p.relative_to(out).as_posix())
         pending.append(pool.submit(write_parquet, frame_to_arrow(df), p))
         rows[name] = len(df)
         files[name] = str(p.relative_to(out))
@@ -242,20 +314,28 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
             "generator_version": GENERATOR_VERSION, "override": override or {}, "messiness_targets": MESSINESS}
     doc = T.truth_document(tr, meta, realised)
     (out / "truth.json").write_text(json.dumps(_clean(doc), indent=1, sort_keys=False, default=_json_default, allow_nan=False) + "\n")
+    write_manifest(out, [*written, "truth.json"], complete=True)
     step("truth.json written")
     bar.close()
     return {"out": str(out), "tables": rows, "files": files, "truth": tr, "realised": realised,
             "seconds": time.perf_counter() - t_start, "timings": timings}
 
 
+#: Significant digits of every float written to truth.json (Python's correctly rounded formatting, the same
+#: on every machine; the realised statistics' last digits depend on the BLAS and the NumPy version).
+JSON_SIGNIFICANT_DIGITS = 10
+
+
 def _clean(o):
-    """Replace NaN/inf by None recursively (strict JSON)."""
+    """Replace NaN/inf by None recursively (strict JSON); round floats to JSON_SIGNIFICANT_DIGITS, -0.0 -> 0.0."""
     if isinstance(o, dict):
         return {str(k): _clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [_clean(v) for v in o]
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
+    if isinstance(o, (float, np.floating)) and not isinstance(o, bool):
+        if not np.isfinite(o):
+            return None
+        return float(format(float(o), f".{JSON_SIGNIFICANT_DIGITS}g")) + 0.0
     return o
 
 

@@ -11,7 +11,8 @@ generated population, to ``truth.json`` in the output folder.
      "_meta": {"seed": 20261129, "scale": ..., "cohorts": ..., "generator_version": ...},
      "_realised": {...}}   # statistics measured on the generated data (calibration, AKM shares)
 
-An override file may give either ``{"key": value}`` or ``{"key": {"value": value}}``.
+An override file may give either ``{"key": value}`` or ``{"key": {"value": value}}``. Every key has a documented
+type and range (:data:`RANGES`); :func:`merge_truth` refuses anything else before the generator writes a file.
 Sources are cited by their keys in ``book/references.bib`` (e.g. [Belfield2018], [BoliverJones2025],
 [SuttonTrust2017]); the calibration of the generated data against published figures is in
 ``data_synthetic/README.md`` (:func:`leokit.synth.calibration.calibration_table`).
@@ -20,8 +21,11 @@ Sources are cited by their keys in ``book/references.bib`` (e.g. [Belfield2018],
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Mapping
+
+from leokit.errors import GeneratorInputError, did_you_mean
 
 #: Subject groups used by the generator (JACS 3 subject-area letters in brackets).
 SUBJECT_GROUPS = (
@@ -147,26 +151,120 @@ def default_truth() -> dict[str, Any]:
     return {k: v for k, (v, _) in DEFAULTS.items()}
 
 
+#: Documented range of every planted parameter: key -> (kind, low, high). ``kind`` is ``"float"`` (a finite
+#: number; ints accepted), ``"int"`` (a whole number; bools refused) or ``"cycles"`` (a list of at most
+#: :data:`MAX_ADOPTION_WAVES` strictly increasing UCAS cycles, each in ``[low, high]``). An override outside its
+#: range is refused (:func:`check_override`) before the generator writes anything. The ranges are wide enough for
+#: any teaching variation and narrow enough that every estimand stays defined: returns within +-1 log point,
+#: SDs and correlations where the labour side's job-choice model is defined (the sorting correlation is used in
+#: ``rho / sqrt(1 - rho^2)``), the entry effect at most what a full contextual-offer scheme can produce (also
+#: checked against the realised ``B(cutoff)`` before anything is written, see :mod:`leokit.synth.ucas`).
+RANGES: dict[str, tuple[str, float, float]] = {
+    "degree_return_female": ("float", -1.0, 1.0),
+    "degree_return_male": ("float", -1.0, 1.0),
+    **{f"degree_return_subject_{g}": ("float", -0.5, 0.5) for g in SUBJECT_GROUPS},
+    **{f"degree_return_tariff_{g}": ("float", -0.5, 0.5) for g in TARIFF_GROUPS},
+    "school_peer_effect": ("float", -1.0, 1.0),
+    "coworker_graduate_share_effect": ("float", -1.0, 1.0),
+    "firm_graduate_share_productivity_effect": ("float", -2.0, 2.0),
+    "firm_effect_sd": ("float", 0.0, 0.5),
+    "worker_firm_sorting": ("float", -0.95, 0.95),
+    "contextual_offer_high_tariff_entry_effect": ("float", 0.0, 0.25),
+    "contextual_offer_cutoff": ("float", 0.02, 0.6),
+    "contextual_offer_grade_reduction": ("int", 0, 4),
+    "contextual_offer_adoption_cycles": ("cycles", 2006, 2021),
+}
+#: At most this many adoption waves in ``contextual_offer_adoption_cycles``.
+MAX_ADOPTION_WAVES = 4
+
+
+def _range_text(key: str) -> str:
+    kind, lo, hi = RANGES[key]
+    if kind == "cycles":
+        return (f"a list of at most {MAX_ADOPTION_WAVES} strictly increasing whole-number UCAS cycles in "
+                f"[{lo:g}, {hi:g}]")
+    return f"{'a whole number' if kind == 'int' else 'a finite number'} in [{lo:g}, {hi:g}]"
+
+
+def check_value(key: str, value: Any) -> Any:
+    """``value`` for planted parameter ``key`` if it is of the documented type and in the documented range
+    (:data:`RANGES`), as a plain Python value; else :class:`~leokit.errors.GeneratorInputError`, one line naming
+    the key, the range and what was found. NaN, infinities, bools and strings are refused."""
+    if key not in RANGES:
+        near = did_you_mean(key, RANGES)
+        raise GeneratorInputError(f"truth override: unknown key {key!r}"
+                                  + (f" (did you mean {near!r}?)" if near else f"; known keys are {sorted(RANGES)}"))
+    kind, lo, hi = RANGES[key]
+
+    def bad(why: str = "") -> GeneratorInputError:
+        return GeneratorInputError(f"truth override: {key} must be {_range_text(key)}, found {value!r}{why}")
+
+    def whole(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not float(v).is_integer():
+            raise bad()
+        return int(v)
+
+    if kind == "cycles":
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_ADOPTION_WAVES:
+            raise bad()
+        cycles = [whole(v) for v in value]
+        if any(not lo <= c <= hi for c in cycles) or any(b <= a for a, b in zip(cycles, cycles[1:])):
+            raise bad()
+        return cycles
+    if kind == "int":
+        v = whole(value)
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad()
+        v = float(value)
+    if not lo <= v <= hi:
+        raise bad()
+    return v
+
+
+def check_override(override: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every key of ``override`` checked by :func:`check_value` (all problems in one error, one line each)."""
+    if override is None:
+        return {}
+    if not isinstance(override, Mapping):
+        raise GeneratorInputError(f"truth override: expected a mapping of key -> value, found {type(override).__name__}")
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for k, v in override.items():
+        try:
+            out[k] = check_value(str(k), v)
+        except GeneratorInputError as e:
+            problems.append(str(e))
+    if problems:
+        raise GeneratorInputError("; ".join(problems))
+    return out
+
+
 def read_override(path: str | Path) -> dict[str, Any]:
-    """Read a ``--truth`` override file: ``{"key": value}`` or ``{"key": {"value": value}}``."""
-    raw = json.loads(Path(path).read_text())
+    """Read a ``--truth`` override file: ``{"key": value}`` or ``{"key": {"value": value}}``.
+
+    Strict JSON: ``NaN`` and ``Infinity`` are refused (:class:`~leokit.errors.GeneratorInputError`), as is
+    anything but an object. The values are not range-checked here (:func:`check_override` does that)."""
+    def no_constant(name: str):
+        raise GeneratorInputError(f"truth override {path}: {name} is not a number (JSON allows finite numbers only)")
+
+    try:
+        raw = json.loads(Path(path).read_text(), parse_constant=no_constant)
+    except OSError as e:
+        raise GeneratorInputError(f"truth override {path}: cannot be read ({e.strerror or e})") from None
+    except json.JSONDecodeError as e:
+        raise GeneratorInputError(f"truth override {path}: not valid JSON ({e})") from None
     if not isinstance(raw, dict):
-        raise ValueError(f"truth override {path}: expected a JSON object, found {type(raw).__name__}")
+        raise GeneratorInputError(f"truth override {path}: expected a JSON object, found {type(raw).__name__}")
     return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in raw.items()}
 
 
 def merge_truth(override: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Defaults with ``override`` applied; unknown keys raise ValueError naming them."""
+    """Defaults with ``override`` applied. Every override value is checked against :data:`RANGES` first
+    (:func:`check_override`): an unknown key, a value of the wrong type or out of range raises
+    :class:`~leokit.errors.GeneratorInputError` (a ``ValueError``) naming the key and the allowed range."""
     truth = default_truth()
-    if override:
-        unknown = sorted(set(override) - set(truth))
-        if unknown:
-            raise ValueError(f"truth override: unknown keys {unknown}; known keys are {sorted(truth)}")
-        for k, v in override.items():
-            default = truth[k]
-            if isinstance(default, (int, float)) and not isinstance(v, (int, float)):
-                raise ValueError(f"truth override: key {k!r} expects a number, found {v!r}")
-            truth[k] = v
+    truth.update(check_override(override))
     return truth
 
 
@@ -176,3 +274,8 @@ def truth_document(truth: Mapping[str, Any], meta: Mapping[str, Any], realised: 
     doc["_meta"] = dict(meta)
     doc["_realised"] = dict(realised)
     return doc
+
+for _k in DEFAULTS:  # every planted parameter has a documented range, and its default lies in it
+    if _k not in RANGES:
+        raise KeyError(f"leokit.synth.truth: {_k!r} has no entry in RANGES")
+    check_value(_k, DEFAULTS[_k][0])

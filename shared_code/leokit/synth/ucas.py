@@ -70,6 +70,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from leokit.errors import GeneratorInputError
 from leokit.synth import labour as L
 from leokit.synth._util import expit, local_linear_at, random_codes
 from leokit.synth.courses import (A_LEVEL_SUBJECTS, COURSE_OFFER_RANGE, JACS_LETTERS, NONE, _LETTERS, Providers,
@@ -133,7 +134,7 @@ def simulate_admissions(rng: np.random.Generator, prov: Providers, truth: Mappin
     tau = float(truth["contextual_offer_high_tariff_entry_effect"])
     R = truth["contextual_offer_grade_reduction"]
     if not float(R).is_integer() or not 0 <= R <= 4:
-        raise ValueError(f"truth: contextual_offer_grade_reduction must be a whole number of A-level grades 0..4, "
+        raise GeneratorInputError(f"truth: contextual_offer_grade_reduction must be a whole number of A-level grades 0..4, "
                          f"found {R!r}")
     R = int(R)
     cutoff = float(truth["contextual_offer_cutoff"])
@@ -169,13 +170,13 @@ def simulate_admissions(rng: np.random.Generator, prov: Providers, truth: Mappin
     capped = False
     small = n_cut < CALIBRATION_MIN_N  # too few applicants to pin B(cutoff) down: never refuse a key then
     if tau < 0:
-        raise ValueError(f"truth: contextual_offer_high_tariff_entry_effect must be >= 0 (a contextual offer only "
+        raise GeneratorInputError(f"truth: contextual_offer_high_tariff_entry_effect must be >= 0 (a contextual offer only "
                          f"lowers requirements), found {tau}")
     if tau == 0:
         delta = 0.0
     elif not np.isfinite(B_cut) or B_cut <= 0:
         if not small:
-            raise ValueError(
+            raise GeneratorInputError(
                 f"truth: contextual_offer_high_tariff_entry_effect = {tau} cannot be produced: a full contextual-offer "
                 f"scheme has no effect on high-tariff entry at the cut-off here (B(cutoff) = {B_cut}; no adopting "
                 f"providers, a zero grade reduction or no applicants near the cut-off)")
@@ -184,7 +185,7 @@ def simulate_admissions(rng: np.random.Generator, prov: Providers, truth: Mappin
         delta = tau / B_cut
         if delta > 1:
             if not small and tau > B_cut + 3 * B_se:
-                raise ValueError(
+                raise GeneratorInputError(
                     f"truth: contextual_offer_high_tariff_entry_effect = {tau} is more than a {R}-grade contextual offer "
                     f"can produce at the cut-off {cutoff}: at most B(cutoff) = {B_cut:.3f} (SE {B_se:.3f}), the effect "
                     f"if every eligible marginal applicant were admitted because of the scheme")

@@ -4,6 +4,20 @@ Every table is built as a ``pyarrow.Table`` with an explicit schema (``int`` -> 
 declared range, ``float`` -> float64, ``str`` -> string, ``date`` -> date32), compressed with zstd,
 with no pandas metadata and no timestamps, so the same data give byte-identical files.
 Tables without a declared schema (``truth_*``) are typed from their pandas/numpy dtypes.
+
+Precision rule (so that the bytes do not depend on the CPU, the BLAS or the NumPy minor version, whose
+last-digit differences in sums and products would otherwise reach the files): every float64 column of a
+declared (released) table is rounded to :data:`RELEASED_DECIMALS` (6) decimal places, every float64 column of a
+``truth_*`` table to :data:`TRUTH_DECIMALS` (9; fine enough for the tests that recompute planted means from
+``truth_person`` to 1e-9), float32 columns are kept as they are, and negative zero is written as ``0.0``
+everywhere (``np.clip`` and ``np.round`` can return ``-0.0``; which NumPy versions do differs). The values the
+generator means to publish are coarser still (IDACI 3 decimals, KS scores 1-2 decimals, pay in whole pounds),
+so the rule changes only computed columns such as ``syn_log_output_per_worker``. ``np.round`` is a multiply, a
+round-to-even and a divide: IEEE operations that give the same result on every machine.
+
+The Parquet bytes are identical for identical data with the same pyarrow version (the footer names the pyarrow
+version that wrote it, and encoders change between versions); :func:`content_hash` is a hash of the decoded
+values that does not depend on the pyarrow version.
 """
 
 from __future__ import annotations
@@ -18,7 +32,22 @@ import pyarrow.parquet as pq
 
 from leokit.schema import TableSchema
 
-__all__ = ["arrow_type", "to_arrow", "write_parquet", "write_table"]
+__all__ = ["arrow_type", "to_arrow", "write_parquet", "write_table", "quantise", "content_hash", "RELEASED_DECIMALS",
+           "TRUTH_DECIMALS"]
+
+#: Decimal places of every float64 column of a declared (released) table.
+RELEASED_DECIMALS = 6
+#: Decimal places of every float64 column of a ``truth_*`` table.
+TRUTH_DECIMALS = 9
+
+
+def quantise(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``values`` rounded to ``decimals`` places (float64; float32 kept as it is) with ``-0.0`` made ``0.0``;
+    NaN stays NaN. The precision rule of the module docstring."""
+    a = np.asarray(values)
+    if a.dtype == np.float32:
+        return a + np.float32(0.0)
+    return np.round(a.astype(np.float64), decimals) + 0.0  # x + 0.0 turns -0.0 into 0.0, nothing else
 
 
 def arrow_type(col) -> pa.DataType:
@@ -60,7 +89,7 @@ def _as_array(values: Any, typ: pa.DataType, name: str) -> pa.Array:
             return pa.array(np.where(mask, 0, s.fillna(0).to_numpy()).astype(np.int64), mask=mask).cast(typ)
         return pa.array(arr.astype(np.int64)).cast(typ)
     if pa.types.is_floating(typ):
-        f = arr.astype(np.float64)
+        f = quantise(arr.astype(np.float64), RELEASED_DECIMALS)
         # Missing values are written as Parquet nulls (not NaN), so SQL engines see NULL:
         # `IS NULL`, `avg()` and `count(col)` then behave as on the real SQL Server tables.
         return pa.array(f, type=typ, mask=np.isnan(f))
@@ -102,6 +131,14 @@ def frame_to_arrow(df: pd.DataFrame) -> pa.Table:
     for f, col in zip(t.schema, t.columns):
         if pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type):
             col = col.cast(pa.string())
+        elif pa.types.is_floating(f.type):
+            a = col.to_numpy(zero_copy_only=False) if col.null_count == 0 else None
+            if a is not None:
+                col = pa.chunked_array([pa.array(quantise(a, TRUTH_DECIMALS), type=f.type)])
+            else:  # nulls stay nulls
+                mask = col.is_null().to_numpy(zero_copy_only=False)
+                a = col.fill_null(0).to_numpy(zero_copy_only=False)
+                col = pa.chunked_array([pa.array(quantise(a, TRUTH_DECIMALS), type=f.type, mask=mask)])
         arrays.append(col)
         fields.append(pa.field(f.name, col.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
@@ -123,3 +160,29 @@ def write_table(out: str | Path, schema: TableSchema, columns: Mapping[str, Any]
     t = to_arrow(schema, columns)
     p = write_parquet(t, Path(out) / schema.database / f"{schema.name}.parquet")
     return p, t.num_rows
+
+
+def content_hash(table: pa.Table) -> str:
+    """SHA-256 of a table's column names, types, null masks and values (not of its Parquet encoding), so the
+    same data hash alike whichever pyarrow version wrote or reads them."""
+    import hashlib
+
+    import pyarrow.compute as pc
+
+    h = hashlib.sha256()
+    for name, col in zip(table.column_names, table.columns):
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        h.update(f"{name}\x00{col.type}\x00{len(col)}\x00".encode())
+        h.update(np.ascontiguousarray(col.is_null().to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes())
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            filled = pc.fill_null(col, "").cast(pa.large_string())
+            h.update(np.asarray(pc.binary_length(filled).to_numpy(zero_copy_only=False), dtype="<i8").tobytes())
+            h.update("".join(filled.to_pylist()).encode())
+        elif pa.types.is_date(col.type):
+            h.update(np.asarray(col.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False), dtype="<i4").tobytes())
+        elif pa.types.is_boolean(col.type):
+            h.update(np.asarray(col.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes())
+        else:
+            a = col.fill_null(0).to_numpy(zero_copy_only=False)
+            h.update(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes())
+    return h.hexdigest()
