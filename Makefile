@@ -89,7 +89,7 @@ venv:
 
 # About 35 s on 2 cores the first time; a no-op while up to date.
 exemplar-data: venv
-	$(GUARDED) $(PY) -m leokit generate --out $(EXEMPLAR_DATA) --seed $(EXEMPLAR_SEED) \
+	$(GUARDED) $(PY) -m leokit generate --out $(EXEMPLAR_DATA) --seed $(EXEMPLAR_SEED) --overwrite \
 	  --scale $(EXEMPLAR_SCALE) --cohorts 12 --no-progress --reuse
 
 # Re-execute every exemplar notebook in place (in its own folder, under the

@@ -39,6 +39,9 @@ from leokit import derive as dv
 from leokit import load as ld
 from leokit import schema as S
 from leokit.link import person_lookup, resolve_edukeys
+from leokit.synth.generate import JSON_SIGNIFICANT_DIGITS
+from leokit.synth.manifest import MANIFEST
+from leokit.synth.writer import RELEASED_DECIMALS, TRUTH_DECIMALS
 from leokit.synth.params import MESSINESS
 from leokit.years import taxyear_at_age, taxyear_code, yag_taxyear
 
@@ -261,12 +264,21 @@ def _sections(data_dir: Path, command: str | None) -> dict[str, str]:
     inv = table_inventory(data_dir)
     total_mb = sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) / 1e6
     cmd = command or (f"python -m leokit generate --out {data_dir.name} --seed {meta['seed']} --scale {meta['scale']} "
-                      f"--cohorts {meta['cohorts']} --readme {data_dir.name}/README.md")
+                      f"--cohorts {meta['cohorts']} --overwrite --readme {data_dir.name}/README.md")
     sec = {}
     sec["regenerate"] = (f"Generated with generator version {meta['generator_version']}, seed {meta['seed']}, "
                          f"scale {meta['scale']:,} pupils per cohort, {meta['cohorts']} KS4 cohorts "
                          f"({S.FIRST_KS4_YEAR}-{S.FIRST_KS4_YEAR + meta['cohorts'] - 1}); {total_mb:.1f} MB in total.\n\n"
-                         f"```\n{cmd}\n```\n")
+                         f"```\n{cmd}\n```\n\n"
+                         f"`--overwrite` replaces only the files the previous run wrote (listed with their SHA-256 in "
+                         f"`{MANIFEST}`); this README and any other file are kept. The same seed, scale, cohorts and "
+                         f"truth give the same bytes on every machine (with the locked pyarrow; the same values with "
+                         f"any pyarrow): stored floats are quantised at write time, float64 columns of released tables "
+                         f"to {RELEASED_DECIMALS} decimals, of `truth_*` tables to {TRUTH_DECIMALS}, truth.json floats "
+                         f"to {JSON_SIGNIFICANT_DIGITS} significant digits, and `-0.0` is written as `0.0` "
+                         f"(`tests/synth/test_reproducible.py` regenerates this folder and compares). `--cohorts` "
+                         f"changes every cohort's people, not only how many cohorts there are: the population is "
+                         f"drawn for all cohorts at once.\n")
     sec["tables"] = _md_table(inv)
     cal = calibration_table(data_dir)
     cal["ok"] = cal["ok"].map({True: "yes", False: "NO", None: "-"})

@@ -1563,7 +1563,7 @@ def _realised_stats(truth, years, lm, EMP, JOIN, LP, F, alpha, psi_cell, Xcomp, 
         V = d["var"]
         out["akm_person_effect_alpha_variance_share"] = float(alpha[i].var() / V)
         out["akm_part_time_term_variance_share"] = float(ptl.var() / V)
-        out["akm_shock_variance_share"] = float(EPS[i, k].var() / V)
+        out["akm_shock_variance_share"] = float(EPS[i, k].astype(float).var() / V)  # float64: float32 sums differ by NumPy version
         out["part_time_share_employed_lm"] = float(PT[i, k].mean())
         out["part_time_share_employed_lm_female"] = float(PT[i, k][female[i]].mean()) if female[i].any() else None
         out["part_time_share_employed_lm_male"] = float(PT[i, k][~female[i]].mean()) if (~female[i]).any() else None

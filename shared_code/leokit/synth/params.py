@@ -8,7 +8,7 @@ lists it. Labour-side messiness rates live in ``leokit.synth.labour``.
 from __future__ import annotations
 
 #: Bumped whenever the generated data change for a given seed/scale/cohorts/truth.
-GENERATOR_VERSION = "1.3.1"
+GENERATOR_VERSION = "1.4.0"  # 1.4.0: floats quantised at write time, no -0.0 (same values to 6 decimals)
 
 #: Planted messiness (education side). Rates are per person unless stated.
 MESSINESS: dict[str, float] = {
