@@ -45,7 +45,7 @@ def _generate_cmd():
         # the defaults are generate()'s own, so the help cannot drift from what runs
         d = {k: v.default for k, v in inspect.signature(generate).parameters.items()}
         p.add_argument("--out", required=True,
-                       help="output folder: new or empty, or a previous output of the generator with --overwrite")
+                       help="output folder: new or empty, or a previous output of the generator (see the overwrite switch)")
         p.add_argument("--seed", type=int, default=d["seed"], help="random seed: the same seed gives the same bytes")
         p.add_argument("--scale", type=int, default=d["scale"],
                        help=f"pupils per KS4 cohort ({MIN_SCALE:,} to {MAX_SCALE:,})")
