@@ -274,8 +274,9 @@ def _sections(data_dir: Path, command: str | None) -> dict[str, str]:
                          f"`{MANIFEST}`); this README and any other file are kept. The same seed, scale, cohorts and "
                          f"truth give the same bytes on every machine (with the locked pyarrow; the same values with "
                          f"any pyarrow): stored floats are quantised at write time, float64 columns of released tables "
-                         f"to {RELEASED_DECIMALS} decimals, of `truth_*` tables to {TRUTH_DECIMALS}, truth.json floats "
-                         f"to {JSON_SIGNIFICANT_DIGITS} significant digits, and `-0.0` is written as `0.0` "
+                         f"to {RELEASED_DECIMALS} decimals, of `truth_*` tables to {TRUTH_DECIMALS}, the realised "
+                         f"statistics in truth.json to {JSON_SIGNIFICANT_DIGITS} significant digits, and `-0.0` is "
+                         f"written as `0.0` "
                          f"(`tests/synth/test_reproducible.py` regenerates this folder and compares). `--cohorts` "
                          f"changes every cohort's people, not only how many cohorts there are: the population is "
                          f"drawn for all cohorts at once.\n")

@@ -8,7 +8,8 @@ byte-identical files.
 Output layout: ``out/<database>/<table>.parquet`` for every SRS database (npd_i2, hesa_i2, lilr_i2,
 ucas_i2, leo_i2, public) plus ``out/truth/truth_*.parquet``, ``out/truth.json`` and the manifest
 ``out/leokit_manifest.json`` (every file written, :mod:`leokit.synth.manifest`). Floats are quantised at write
-time (precision rule in :mod:`leokit.synth.writer`; truth.json floats to 10 significant digits), so the bytes do
+time (precision rule in :mod:`leokit.synth.writer`; the realised statistics in truth.json to 10 significant
+digits, the planted values as given), so the bytes do
 not depend on the machine, the BLAS or the NumPy minor version.
 
 ``cohorts`` changes every cohort's people: the population of all cohorts is drawn at once, so the 2005 cohort
@@ -309,7 +310,7 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
     mess["ks2_missing"] = float(1 - P["ks2_observed"].mean())
     mess["left_state_schools"] = float(1 - P["in_ks4"].mean())
     realised = {**_edu_realised(P, rows, mess), **ctx_r, **lab_realised}
-    realised = _clean(json.loads(json.dumps(realised, default=_json_default)))
+    realised = _clean(json.loads(json.dumps(realised, default=_json_default)), JSON_SIGNIFICANT_DIGITS)
     meta = {"seed": int(seed), "scale": int(scale), "cohorts": int(cohorts), "first_ks4_year": S.FIRST_KS4_YEAR,
             "generator_version": GENERATOR_VERSION, "override": override or {}, "messiness_targets": MESSINESS}
     doc = T.truth_document(tr, meta, realised)
@@ -326,16 +327,17 @@ def generate(out: str | Path, seed: int = 20261129, scale: int = 2500, cohorts: 
 JSON_SIGNIFICANT_DIGITS = 10
 
 
-def _clean(o):
-    """Replace NaN/inf by None recursively (strict JSON); round floats to JSON_SIGNIFICANT_DIGITS, -0.0 -> 0.0."""
+def _clean(o, digits: int | None = None):
+    """Replace NaN/inf by None recursively (strict JSON); with ``digits``, round floats to that many significant
+    digits and write -0.0 as 0.0 (for the realised statistics; planted values are inputs and stay exact)."""
     if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
+        return {str(k): _clean(v, digits) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
+        return [_clean(v, digits) for v in o]
     if isinstance(o, (float, np.floating)) and not isinstance(o, bool):
         if not np.isfinite(o):
             return None
-        return float(format(float(o), f".{JSON_SIGNIFICANT_DIGITS}g")) + 0.0
+        return float(o) if digits is None else float(format(float(o), f".{digits}g")) + 0.0
     return o
 
 
