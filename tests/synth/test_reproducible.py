@@ -83,3 +83,18 @@ def test_floats_are_quantised_and_never_negative_zero():
         if c.kind == "float":
             v = t[c.name].to_numpy()
             assert not np.signbit(v).any() and v[1] == round(0.1234567891, RELEASED_DECIMALS)
+
+
+def test_changing_cohorts_changes_every_cohorts_people(tmp_path):
+    """Documented in data_synthetic/README.md: the population of all cohorts is drawn at once, so the first
+    cohort of a two-cohort run is not the one-cohort run's."""
+    import pandas as pd
+
+    first = {}
+    for n in (1, 2):
+        generate(tmp_path / f"c{n}", seed=5, scale=50, cohorts=n, progress=False)
+        tp = pd.read_parquet(tmp_path / f"c{n}" / "truth" / "truth_person.parquet")
+        first[n] = tp.loc[tp["cohort"] == tp["cohort"].min(), "ability"].to_numpy()
+    m = min(len(first[1]), len(first[2]))
+    assert not np.allclose(first[1][:m], first[2][:m])
+    assert "`--cohorts` changes every cohort's people" in (DATA / "README.md").read_text()
