@@ -158,10 +158,15 @@ def test_entry_effect_override_moves_the_estimand(world):
 
 
 def test_infeasible_entry_effect_is_a_clear_error():
-    with pytest.raises(ValueError, match="B\\(cutoff\\)"):
-        _world(scale=600, contextual_offer_high_tariff_entry_effect=0.6)
-    with pytest.raises(ValueError, match=">= 0"):
-        _world(scale=300, contextual_offer_high_tariff_entry_effect=-0.05)
+    from leokit.errors import GeneratorInputError
+    from leokit.synth.truth import RANGES
+    hi = RANGES["contextual_offer_high_tariff_entry_effect"][2]
+    # within the documented range but above what a two-grade scheme produces here: refused against B(cutoff)
+    with pytest.raises(GeneratorInputError, match="B\\(cutoff\\)"):
+        _world(scale=600, contextual_offer_high_tariff_entry_effect=hi)
+    for bad in (-0.05, hi + 0.1):  # outside the documented range: refused before anything is simulated
+        with pytest.raises(GeneratorInputError, match=f"contextual_offer_high_tariff_entry_effect must be .*{hi:g}"):
+            _world(scale=300, contextual_offer_high_tariff_entry_effect=bad)
 
 
 def test_downstream_truths_are_intention_to_treat_effects_among_all_applicants(world):
