@@ -154,14 +154,14 @@ def _names(learners: int) -> list[str]:
 
 
 def learner_seeds(key: str, learners: int) -> list[int]:
-    """The generator seed of each learner: a 32-bit integer from HMAC-SHA256(key, "seed" and the learner's name),
-    distinct across learners; learner *k*'s seed does not change when the class grows (names are padded to two
+    """The generator seed of each learner: a 128-bit integer from HMAC-SHA256(key, "seed" and the learner's name)
+    (too many to try: the data seed cannot be searched for from a learner's data either), distinct across learners; learner *k*'s seed does not change when the class grows (names are padded to two
     digits up to 99 learners)."""
     seeds: list[int] = []
     for name in _names(learners):
         attempt = 0
         while True:  # never two learners with one seed (astronomically rare; kept a guarantee)
-            s = int.from_bytes(_derive(key, "seed", name, attempt)[:4], "big")
+            s = int.from_bytes(_derive(key, "seed", name, attempt)[:16], "big")
             if s not in seeds:
                 break
             attempt += 1
