@@ -39,7 +39,7 @@ import pandas as pd
 from leokit import frames
 from leokit.errors import ChainReport, DropReport, LinkError, Report, finish
 from leokit.frames import find_column
-from leokit.link import link
+from leokit.linkage import link
 from leokit.read import resolve_table
 from leokit.years import idbr_source_year
 

@@ -335,7 +335,7 @@ class DropReport(Report):
 
 @dataclass
 class MatchReport(Report):
-    """Row accounting of one join (``leokit.link.link``).
+    """Row accounting of one join (``leokit.linkage.link``).
 
     A *pair* is a (left row, right row) combination with equal, non-missing keys. Rows whose key is
     missing never match (unlike a plain ``pandas.merge``, where NaN keys match each other).

@@ -156,7 +156,7 @@ def list_tables(data_dir=None, *, details: bool = False):
 def resolve_table(name: str, data_dir=None, tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The frame ``tables[name]`` when the caller passed it (e.g. a real SRS table), else :func:`load_table`.
 
-    The one rule behind the ``lookups=`` / ``tables=`` arguments of :mod:`leokit.link` and :mod:`leokit.context`.
+    The one rule behind the ``lookups=`` / ``tables=`` arguments of :mod:`leokit.linkage` and :mod:`leokit.context`.
     """
     if tables is not None and name in tables:
         return tables[name]

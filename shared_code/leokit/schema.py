@@ -81,7 +81,7 @@ SRS_DATABASES = {"leo_i2": "LEO_i2", "lilr_i2": "LILR_i2", "npd_i2": "npd_i2", "
 # Person identifiers, as the kit's outputs name them
 # ----------------------------------------------------------------------------------------------
 #: The pupil identifier (Pupil Matching Reference), NPD spelling; the column name of the PMR in every
-#: frame the kit makes (``leokit.link``, ``leokit.derive``).
+#: frame the kit makes (``leokit.linkage``, ``leokit.derive``).
 PMR = "PupilMatchingRefAnonymous"
 #: The person identifier: DfE's single person resolution id that bridges NPD (PMR), ILR (RECORDID) and
 #: DWP/HMRC (EDUKEY) [VRF; FFT]; the default person column of person-level and person-year outputs.

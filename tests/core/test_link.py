@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leokit.errors import CardinalityError, ChainReport, LinkError, MatchReport
-from leokit.link import (
+from leokit.linkage import (
     PMR,
     add_ae_id,
     edukeys_for_pmr,

@@ -8,7 +8,7 @@ import pytest
 
 import leokit.derive as d
 from leokit.derive import DerivationError
-from leokit.link import resolve_edukeys
+from leokit.linkage import resolve_edukeys
 
 
 def _map(pairs):

@@ -227,8 +227,8 @@ def attach_person(
     With ``mapping=None`` the key itself is the person (``person_col`` is a copy of ``key_col``).
     The LEO lookups are not one-to-one: a person (AE_ID) can have several EDUKEYs, whose records
     the callers then sum; a key linked to several persons is given to the **smallest** person id,
-    so every record is counted exactly once - the rule of ``leokit.link.resolve_edukeys`` and
-    ``leokit.link.person_lookup`` (and of the kit's SQL: ``MIN(AE_ID) ... GROUP BY EDUKEY``).
+    so every record is counted exactly once - the rule of ``leokit.linkage.resolve_edukeys`` and
+    ``leokit.linkage.person_lookup`` (and of the kit's SQL: ``MIN(AE_ID) ... GROUP BY EDUKEY``).
     Rows whose key has no mapping are dropped (``keep_unmatched=True``: kept, with a missing ``person_col``).
     """
     if mapping is None:

@@ -1,7 +1,7 @@
 """Earnings per person and tax year: PAYE, self-assessment, total, real terms, annualised.
 
 All functions take the LEO tables as loaded (real column names) and an optional EDUKEY -> person
-mapping (``learner_ae_id_to_edukey_lookup`` or ``leokit.link.resolve_edukeys()``: columns ``AE_ID``,
+mapping (``learner_ae_id_to_edukey_lookup`` or ``leokit.linkage.resolve_edukeys()``: columns ``AE_ID``,
 ``EDUKEY``). With a mapping the output is keyed by ``AE_ID`` and a person's EDUKEYs are summed (an EDUKEY
 linked to several AE_IDs belongs to the smallest, so each record counts once); without one it is keyed
 by ``EDUKEY``.
@@ -44,7 +44,7 @@ def _person_col(mapping, person_col):
     unit="GBP per tax year, nominal", valid_values=">= 0; missing if every record of the person-year is missing",
     caveats="Pay after at-source deductions (e.g. pension); HMRC sets negative values to 0; low earners at small "
             "employers may be missing from P14. A zero is kept as a zero (a record with no pay), not as missing. An "
-            "EDUKEY linked to several AE_IDs counts for the smallest AE_ID only (as leokit.link.resolve_edukeys).",
+            "EDUKEY linked to several AE_IDs counts for the smallest AE_ID only (as leokit.linkage.resolve_edukeys).",
     level="person-year", status="documented", output_key=[PERSON, "TaxYear"],
 )
 @derived(

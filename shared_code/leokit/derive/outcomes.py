@@ -71,7 +71,7 @@ LINKAGE_STATUSES = ("not linkable", "linked, record", "linked, no record")
 _FLAGS = ("observed", "linked", "has_record", "linkage_status")
 
 _WHY_MAP = ("edukey_map is required: it is the AE_ID -> EDUKEY lookup (learner_ae_id_to_edukey_lookup, or "
-            "leokit.link.resolve_edukeys()) that tells a person with no HMRC/DWP records (a non-earner) from a "
+            "leokit.linkage.resolve_edukeys()) that tells a person with no HMRC/DWP records (a non-earner) from a "
             "person who cannot be linked to those records at all (unknown); without it unlinkable people would "
             "silently count as non-earners")
 
@@ -79,7 +79,7 @@ _WHY_MAP = ("edukey_map is required: it is the AE_ID -> EDUKEY lookup (learner_a
 def linked_persons(edukey_map: pd.DataFrame | None, *, person_col: str = PERSON, caller: str = "linked_persons"):
     """The person ids that own at least one EDUKEY in ``edukey_map``, as a unique array.
 
-    Ownership follows the kit's rule (``leokit.link.resolve_edukeys``, :func:`leokit.derive.annual_paye_earnings`):
+    Ownership follows the kit's rule (``leokit.linkage.resolve_edukeys``, :func:`leokit.derive.annual_paye_earnings`):
     an EDUKEY that the lookup gives to several AE_IDs belongs to the smallest, so a person whose only EDUKEY is
     owned by another AE_ID is not linked (their records are counted for the owner). ``None`` raises
     :class:`DerivationError` explaining why the lookup is needed.
@@ -260,7 +260,7 @@ def _population(frame: pd.DataFrame, person_col: str, key: str, what: str, point
             f"{what}: {len(pd.unique(pid[dup])):,} {person_col} values occur in more than one row (e.g. {ex}); the "
             f"output has one row per person and {point_col}, so each person must appear once - de-duplicate first "
             f"(e.g. frame.drop_duplicates({person_col!r}) after choosing which row to keep). An AE_ID with several "
-            "PMRs is one person (leokit.link.person_lookup).", table=what)
+            "PMRs is one person (leokit.linkage.person_lookup).", table=what)
     k = as_numeric(frame[key], what, key)
     if k.isna().any():
         raise DerivationError(f"{what}: {int(k.isna().sum()):,} rows have no {key}; {hint}", table=what)
@@ -302,7 +302,7 @@ def outcomes_yag(graduates: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataF
     mapped to AE_ID with :func:`leokit.derive.pmr_to_person`; rows with a missing person id are kept and count as
     not linkable). ``outcomes``: a frame or list of frames keyed by ``[person_col, TaxYear]`` (one row each).
     ``edukey_map`` (required): the AE_ID -> EDUKEY lookup, ``learner_ae_id_to_edukey_lookup`` or
-    ``leokit.link.resolve_edukeys()``.
+    ``leokit.linkage.resolve_edukeys()``.
 
     Missing outcomes: ``linked == 0`` - the graduate cannot be linked to HMRC/DWP data, outcome unknown (never
     zero); ``has_record == 0`` - linked but no record in the frames that tax year (e.g. no PAYE employment);
