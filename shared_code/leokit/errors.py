@@ -66,6 +66,8 @@ __all__ = [
     "LinkError",
     "CardinalityError",
     "CoverageWarning",
+    "RowsDroppedWarning",
+    "InputChangedWarning",
     "UnknownTableError",
     "DerivationError",
     "CoverageError",
@@ -227,6 +229,18 @@ class CoverageWarning(UserWarning):
     Turn it into an error with ``on_gap="raise"`` (the derive functions that issue it) or with
     ``warnings.simplefilter("error", CoverageWarning)``.
     """
+
+
+class RowsDroppedWarning(UserWarning):
+    """A function that returns no report dropped, merged or summed rows of its input; the message says how
+    many, of which table, and why (the kit's rule: nothing is lost silently). Turn it into an error with
+    ``warnings.simplefilter("error", RowsDroppedWarning)``."""
+
+
+class InputChangedWarning(UserWarning):
+    """A function normalised values of its input before using them (trailing blanks stripped from keys, codes
+    upper-cased, integer-valued text cast to the declared kind); the message names the table, the column and
+    how many values. Functions that return a report put the same notes in the report instead."""
 
 
 class UnknownTableError(KeyError):
