@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from leokit.schema import FIRST_SA_TAX_YEAR
-from leokit.derive._common import (PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
+from leokit.derive._common import (check_input, PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
                       require_columns)
 from leokit.derive.registry import derived
 
@@ -61,14 +61,14 @@ def annual_paye_earnings(leo_earnings: pd.DataFrame, edukey_map: pd.DataFrame | 
 
     Returns columns ``[person, TaxYear, paye_earnings, n_edukeys_paye]``.
     """
-    require_columns(leo_earnings, ["Edukey", "TaxYear", "Earnings"], "leo_earnings")
+    leo_earnings = check_input(leo_earnings, "leo_earnings", ["Edukey", "TaxYear", "Earnings"])
     pc = _person_col(edukey_map, person_col)
     d = leo_earnings[["Edukey", "TaxYear", "Earnings"]]
     ty = as_taxyear(d["TaxYear"], "leo_earnings")
     if ty is not d["TaxYear"]:
         d = d.assign(TaxYear=ty)
     if edukey_map is not None:
-        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
+        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc, frame="leo_earnings")
     else:
         d = d.rename(columns={"Edukey": pc}).assign(Edukey=lambda x: x[pc])
     v = as_numeric(d["Earnings"], "leo_earnings", "Earnings").to_numpy()
@@ -111,13 +111,13 @@ def sa_earnings(leo_self_assessment: pd.DataFrame, edukey_map: pd.DataFrame | No
 
     Returns ``[person, TaxYear, sa_earnings]``; person-years whose SA earnings are all missing are dropped.
     """
-    require_columns(leo_self_assessment, ["Edukey", "TaxYear", "EARNINGS_SELF_EMPLOYMENT"], "leo_self_assessment")
+    leo_self_assessment = check_input(leo_self_assessment, "leo_self_assessment", ["Edukey", "TaxYear", "EARNINGS_SELF_EMPLOYMENT"])
     pc = _person_col(edukey_map, person_col)
     d = leo_self_assessment[["Edukey", "TaxYear", "EARNINGS_SELF_EMPLOYMENT"]]
     d = d.assign(TaxYear=as_taxyear(d["TaxYear"], "leo_self_assessment"))
     d = d[(d["TaxYear"] >= first_taxyear).to_numpy(dtype=bool)]
     if edukey_map is not None:
-        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
+        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc, frame="leo_self_assessment")
     else:
         d = d.rename(columns={"Edukey": pc})
     v = as_numeric(d["EARNINGS_SELF_EMPLOYMENT"], "leo_self_assessment", "EARNINGS_SELF_EMPLOYMENT")

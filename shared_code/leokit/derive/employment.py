@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from leokit.schema import FIRST_SA_TAX_YEAR, LAST_TAX_YEAR, OUT_OF_WORK_BENEFITS
-from leokit.derive._common import (
+from leokit.derive._common import (check_input, warn_dropped, DerivationError, Problem, 
     PERSON,
     as_dates,
     as_numeric,
@@ -52,17 +52,28 @@ def _pc(mapping, person_col):
 def person_spells(spells: pd.DataFrame, edukey_map: pd.DataFrame | None = None, *, key_col: str = "EduKey",
                   person_col: str | None = None, frame: str = "spells", open_end: pd.Timestamp = _LAST_DAY) -> pd.DataFrame:
     """Spells re-keyed to persons and merged: ``[person, StartDate, EndDate]`` with disjoint, sorted spells."""
-    require_columns(spells, [key_col, "StartDate", "EndDate"], frame)
+    if frame in ("leo_employment", "leo_benefit"):
+        spells = check_input(spells, frame, [key_col, "StartDate", "EndDate"])  # kinds, dates in range, order
+    else:
+        require_columns(spells, [key_col, "StartDate", "EndDate"], frame)
     pc = _pc(edukey_map, person_col)
     d = spells[[key_col, "StartDate", "EndDate"]]
     if edukey_map is not None:
-        d = attach_person(d, key_col, edukey_map, mapping_key="EDUKEY", person_col=pc)[[pc, "StartDate", "EndDate"]]
+        d = attach_person(d, key_col, edukey_map, mapping_key="EDUKEY", person_col=pc,
+                          frame=frame)[[pc, "StartDate", "EndDate"]]
     else:
         d = d.rename(columns={key_col: pc})
     s = as_dates(d["StartDate"], frame, "StartDate").to_numpy("datetime64[ns]")
     e = as_dates(d["EndDate"], frame, "EndDate").to_numpy("datetime64[ns]")
     e = np.where(np.isnat(e), np.datetime64(open_end, "ns"), e)
     ok = ~np.isnat(s) & (e >= s)
+    warn_dropped(int(np.isnat(s).sum()), len(s), frame, "missing StartDate (a spell with no start cannot be placed)")
+    bad = ~np.isnat(s) & (e < s)
+    if bad.any():
+        raise DerivationError(f"{frame}: {int(bad.sum()):,} spells end before they start (EndDate < StartDate); fix "
+                              "or drop them first", table=frame,
+                              problems=[Problem(frame, "EndDate", "EndDate on or after StartDate",
+                                                f"{int(bad.sum())} rows ending before they start", "order")])
     d = pd.DataFrame({pc: d[pc].to_numpy()[ok], "StartDate": s[ok], "EndDate": e[ok]})
     return merge_intervals(d, [pc], "StartDate", "EndDate")
 
@@ -189,7 +200,7 @@ def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame 
 def out_of_work_benefit_days(leo_benefit: pd.DataFrame, edukey_map: pd.DataFrame | None = None, *,
                              person_col: str | None = None) -> pd.DataFrame:
     """Out-of-work benefit days per person and tax year: ``[person, TaxYear, oow_benefit_days, any_oow_benefit]``."""
-    require_columns(leo_benefit, ["EduKey", "StartDate", "EndDate", "Benefit_type", "Out_of_work_benefit"], "leo_benefit")
+    leo_benefit = check_input(leo_benefit, "leo_benefit", ["EduKey", "StartDate", "EndDate", "Benefit_type", "Out_of_work_benefit"])
     pc = _pc(edukey_map, person_col)
     flag = as_numeric(leo_benefit["Out_of_work_benefit"], "leo_benefit", "Out_of_work_benefit").to_numpy() == 1
     code = leo_benefit["Benefit_type"].astype("string").str.strip().str.upper().isin(OUT_OF_WORK_BENEFITS).fillna(False)
