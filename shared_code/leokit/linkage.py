@@ -472,6 +472,7 @@ def outcomes_by_person(
     data_dir=None,
     lookups: Mapping[str, pd.DataFrame] | None = None,
     person_col: str = PERSON,
+    table: str = "outcomes",
     report: bool = False,
 ):
     """Sum an EDUKEY-keyed outcome table to one row per person (AE_ID) and ``by`` (default TaxYear).
@@ -481,6 +482,10 @@ def outcomes_by_person(
     dropped (counted in the report). Sums use ``min_count=1``: all-missing stays missing.
     Adds ``n_edukeys`` (distinct EDUKEYs contributing to the row).
 
+    The EDUKEYs of both sides are made the same kind first (text vs numbers cast to text, padding stripped;
+    noted in the report, where ``table`` names the outcome table, e.g. ``"leo_earnings"``); an empty outcome
+    table is refused.
+
     Returns ``[person_col, *by, *value_cols, n_edukeys]``; ``report=True`` returns
     ``(frame, ChainReport[link step, aggregation step])``.
     """
@@ -489,12 +494,13 @@ def outcomes_by_person(
     for c in vals + by:
         if c not in outcomes.columns:
             raise LinkError(f"outcomes_by_person: no column {c!r} in the outcome table")
-    m = resolve_edukeys(data_dir, lookups=lookups)[["EDUKEY", PERSON]]
-    m = m.rename(columns={"EDUKEY": "__leokit_id", PERSON: "__leokit_person"})
+    m, ek_rep = resolve_edukeys(data_dir, lookups=lookups, report=True)
+    m = m[["EDUKEY", PERSON]].rename(columns={"EDUKEY": "__leokit_id", PERSON: "__leokit_person"})
     if len(outcomes) == 0:
-        raise LinkError("outcomes_by_person: the outcome table has 0 rows (nothing to sum)")
-    left, m, notes = check_join_keys(outcomes[[ek_col] + by + vals], ek_col, "outcomes", m, "__leokit_id",
+        raise LinkError(f"outcomes_by_person: table {table!r} has 0 rows (nothing to sum)")
+    left, m, notes = check_join_keys(outcomes[[ek_col] + by + vals], ek_col, table, m, "__leokit_id",
                                      "learner_ae_id_to_edukey_lookup", kind="str")
+    notes = list(ek_rep.notes) + notes
     notes = [n.replace("'__leokit_id'", "'EDUKEY'") for n in notes]
     linked, lrep = link(left, m, left_on=ek_col, right_on="__leokit_id", how="inner",
                         expect="m:1", name=f"outcomes_by_person: {ek_col} -> {person_col}", report=True)

@@ -118,6 +118,13 @@ def _check_kind(s: pd.Series, col: _schema.Column) -> str | None:
     if pd.api.types.is_bool_dtype(dt):
         return f"dtype {dt} (booleans; convert with .astype(int) / .astype(float) if missing values)"
     if not pd.api.types.is_numeric_dtype(dt):
+        if dt == object or isinstance(dt, pd.StringDtype):
+            num = pd.to_numeric(s.astype(object).where(s.notna()), errors="coerce")
+            bad = s[s.notna() & num.isna()]
+            if len(bad):
+                return (f"dtype {dt} with {_rows(len(bad))} of values that are not numbers "
+                        f"(e.g. {_examples(pd.unique(bad.astype(object)))})")
+            return f"dtype {dt} (text holding numbers)"
         return f"dtype {dt}"
     if col.kind == "float":
         return None
