@@ -346,6 +346,14 @@ def _upper_codes(col: _schema.Column) -> bool:
 def _normalise_column(table: str, s: pd.Series, col: _schema.Column, casts: bool) -> tuple[pd.Series, list[str]]:
     notes: list[str] = []
     name = col.name
+    index = s.index
+    s = s.reset_index(drop=True)  # masks below must not align on a duplicated index
+    out, notes = _normalise_values(table, s, col, casts, name, notes)
+    out.index = index
+    return out, notes
+
+
+def _normalise_values(table, s, col, casts, name, notes):
     if col.kind == "str" and casts and not _is_text(s) and s.notna().any() and (
             pd.api.types.is_integer_dtype(s.dtype) or (
                 pd.api.types.is_float_dtype(s.dtype) and bool((s.dropna() % 1 == 0).all()))) and not \
@@ -491,7 +499,7 @@ def check_join_keys(left: pd.DataFrame, left_col: str, left_table: str, right: p
     notes: list[str] = []
     frames = {"left": left, "right": right}
     for side, (df, col, tab) in {"left": (left, left_col, left_table), "right": (right, right_col, right_table)}.items():
-        s = df[col]
+        s = df[col].reset_index(drop=True)
         if _is_text(s):
             nn = s.notna()
             st = s.astype(object).where(~nn, s[nn].astype(object).map(lambda v: v.rstrip()) if nn.any() else s)

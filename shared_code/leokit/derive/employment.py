@@ -83,7 +83,8 @@ def person_spells(spells: pd.DataFrame, edukey_map: pd.DataFrame | None = None, 
     definition="Number of days of the tax year (6 April - 5 April) covered by at least one leo_employment spell of any "
                "of the person's EDUKEYs (spells merged first, so overlapping spells count once).",
     sources=[("leo_employment", "EduKey"), ("leo_employment", "StartDate"), ("leo_employment", "EndDate")],
-    unit="days", valid_values="1..366 (person-years without employment are absent; treat as 0)",
+    unit="days", valid_values="1..366 (person-years without employment are absent here; 0 for linked people with "
+                                  "no spell once attached by outcomes_at_age / outcomes_yag)",
     caveats="Missing EndDate = open spell, closed at 5 April 2021; missing StartDate drops the spell. Spell dates "
             "may be defaulted (UncertainStartDate/UncertainEndDate). Excludes self-employment. Following FFT "
             "(spell days intersecting the year).",
@@ -125,8 +126,10 @@ def days_employed(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame | None 
     unit="indicator", valid_values="0, 1",
     caveats="INFERRED for graduate outcomes: the 5-of-6-months October-March rule is from the DfE destination "
             "measures [DEST]; the LEO graduate-outcomes definition (and its treatment of SA-only workers and of "
-            "earnings thresholds) is not confirmed - an open question. Person-years without any spell are absent; "
-            "treat as 0.",
+            "earnings thresholds) is not confirmed - an open question. Person-years without any spell are absent from "
+            "this function's output; attached by outcomes_at_age / outcomes_yag / attach_outcomes the column is 0 for "
+            "a linked person with no spell (in a tax year the spells cover) and missing for the unlinkable - use it "
+            "as it is.",
     level="person-year", status="inferred", output_key=[PERSON, "TaxYear"],
 )
 def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame | None = None, *,
@@ -136,7 +139,10 @@ def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame 
 
     Returns ``[person, TaxYear, months_employed_oct_mar, sustained_employment]`` for every person-year with a
     spell touching the tax year (plus, with ``sa`` = output of :func:`sa_earnings`, person-years with positive
-    SA earnings, which count as sustained).
+    SA earnings, which count as sustained). A person-year with no spell is absent here; once attached with
+    :func:`leokit.derive.outcomes_at_age` / :func:`~leokit.derive.outcomes_yag` /
+    :func:`~leokit.derive.attach_outcomes` the column is correct as it stands: 0 for a linked person with no spell
+    (in an observed tax year the spells cover), missing (NaN) for the unlinkable.
     """
     pc = _pc(edukey_map, person_col)
     sp = person_spells(leo_employment, edukey_map, person_col=pc, frame="leo_employment") if spells is None else spells
