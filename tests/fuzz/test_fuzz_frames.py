@@ -362,3 +362,21 @@ def test_clean_tables_are_quiet(clean):
     _, rep = stack_census(clean)
     assert not any("normalised" in n or "stripped" in n or "cast" in n for n in rep.notes)
     assert np.isfinite(paye(clean)["paye_earnings"]).any()
+
+
+def test_add_area_lower_case_and_padded_codes_in_the_frame_keep_their_matches(clean):
+    homes = clean["spring_census_2016"][["LSOA11_spr16"]].rename(columns={"LSOA11_spr16": "lsoa11cd"})
+    _, want = leokit.add_area(homes, measures=("imd",), tables={"imd2019_lsoa11": clean["imd2019_lsoa11"]},
+                              report=True)
+    bad = pad("lsoa11cd", every=3)(lower("lsoa11cd", every=2)(homes.copy()))
+    _, rep = leokit.add_area(bad, measures=("imd",), tables={"imd2019_lsoa11": clean["imd2019_lsoa11"]}, report=True)
+    assert rep.steps[0].matched_left == want.steps[0].matched_left > 0
+    assert any("lsoa11cd" in n and "upper-cased" in n for n in rep.notes)
+
+
+def test_dedup_census_reads_a_text_record_status_as_numbers(clean):
+    long = leokit.stack_census({2016: clean["spring_census_2016"]})
+    want = leokit.dedup_census(long)
+    got, rep = leokit.dedup_census(as_text("RecordStatus")(long.copy()), report=True)
+    assert len(got) == len(want) > 0
+    rep.check()
