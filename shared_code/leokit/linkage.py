@@ -47,7 +47,7 @@ import pandas as pd
 from leokit.errors import CardinalityError, ChainReport, DropReport, LinkError, MatchReport, did_you_mean, finish
 from leokit.frames import find_column
 from leokit.read import resolve_checked
-from leokit.validation import check_join_keys
+from leokit.validation import check_join_keys, strip_key_padding
 from leokit.schema import PERSON, PMR
 
 __all__ = [
@@ -153,7 +153,8 @@ def link(
 
     Rows with a missing value in any key column never match (``pandas.merge`` would match NaN to
     NaN); with ``how="left"``/``"outer"`` they are kept unmatched, otherwise dropped and counted
-    as such. Keys of incompatible types (number vs text) raise :class:`~leokit.errors.LinkError`.
+    as such. Keys of incompatible types (number vs text) raise :class:`~leokit.errors.LinkError`. Trailing
+    blanks of text keys (SQL Server ``CHAR(n)`` padding) are stripped first, with a note in the report.
 
     Returns the joined frame (fresh RangeIndex); with ``report=True`` also a
     :class:`~leokit.errors.MatchReport` (rows on each side, matched/unmatched, pairs, rows out,
@@ -187,6 +188,16 @@ def link(
                             f"{kb} ({right[b].dtype}); convert one side first (e.g. .astype(str) or pd.to_numeric)")
     L = left.reset_index(drop=True)
     R = right.reset_index(drop=True)
+    pad_notes: list[str] = []
+    for side, X, keys in (("left", "L", lk), ("right", "R", rk)):
+        for k in keys:
+            frame = L if X == "L" else R
+            frame, n = strip_key_padding(frame, k, f"{side} frame of {label}")
+            pad_notes += n
+            if X == "L":
+                L = frame
+            else:
+                R = frame
     # an all-missing key column cannot match anything; give it the other side's dtype so that
     # pandas accepts the merge (it refuses e.g. float64 NaN against str)
     for a, b in zip(lk, rk):
@@ -250,6 +261,7 @@ def link(
         dropped_left=dropped_left, dropped_right=dropped_right,
         duplicates_left=pairs - matched_left, duplicates_right=pairs - matched_right, dropped=dropped,
     )
+    rep.notes.extend(pad_notes)
     rep.check()
     return finish(out, rep, report)
 

@@ -54,7 +54,7 @@ from leokit import schema as _schema
 from leokit.errors import Problem, SchemaError, did_you_mean
 from leokit.schema import schema_for
 
-__all__ = ["validate", "check_frame", "normalise_frame", "check_join_keys", "rows_problem"]
+__all__ = ["validate", "check_frame", "normalise_frame", "check_join_keys", "strip_key_padding", "rows_problem"]
 
 _MAX_EXAMPLES = 3
 
@@ -487,6 +487,27 @@ def _key_kind(s: pd.Series) -> str:
     return str(s.dtype)
 
 
+def strip_key_padding(df: pd.DataFrame, col: str, table: str) -> tuple[pd.DataFrame, list[str]]:
+    """``df`` with trailing blanks stripped from the text key ``col`` (SQL Server ``CHAR(n)`` pads keys, and
+    ``"K1  "`` would not match ``"K1"``), and a note naming the table, the column and the rows; unchanged (the
+    same object) when no value is padded or the column is not text."""
+    s = df[col]
+    if not isinstance(s, pd.Series) or not _is_text(s):
+        return df, []
+    s = s.reset_index(drop=True)
+    nn = s.notna()
+    if not nn.any():
+        return df, []
+    text = s.astype(object)
+    st = text.where(~nn, text[nn].map(lambda v: v.rstrip()))
+    n_pad = int((nn & (st != text)).sum())
+    if not n_pad:
+        return df, []
+    out = df.copy()
+    out[col] = _text_series(st.tolist(), out.index).array
+    return out, [f"table {table!r}, column {col!r}: trailing blanks stripped from {_rows(n_pad)}"]
+
+
 def check_join_keys(left: pd.DataFrame, left_col: str, left_table: str, right: pd.DataFrame, right_col: str,
                     right_table: str, *, kind: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Make the key columns of two frames about to be joined the same kind, or refuse naming both tables.
@@ -496,20 +517,9 @@ def check_join_keys(left: pd.DataFrame, left_col: str, left_table: str, right: p
     with a note. Blanks padding text keys are stripped (noted). Otherwise :class:`~leokit.errors.SchemaError`
     names both tables and the column. Returns ``(left, right, notes)``.
     """
-    notes: list[str] = []
-    frames = {"left": left, "right": right}
-    for side, (df, col, tab) in {"left": (left, left_col, left_table), "right": (right, right_col, right_table)}.items():
-        s = df[col].reset_index(drop=True)
-        if _is_text(s):
-            nn = s.notna()
-            st = s.astype(object).where(~nn, s[nn].astype(object).map(lambda v: v.rstrip()) if nn.any() else s)
-            n_pad = int((nn & (st != s.astype(object))).sum())
-            if n_pad:
-                df = df.copy()
-                df[col] = _text_series(st.tolist(), df.index).array
-                notes.append(f"table {tab!r}, column {col!r}: trailing blanks stripped from {_rows(n_pad)}")
-                frames[side] = df
-    left, right = frames["left"], frames["right"]
+    left, notes = strip_key_padding(left, left_col, left_table)
+    right, n = strip_key_padding(right, right_col, right_table)
+    notes += n
     kl, kr = _key_kind(left[left_col]), _key_kind(right[right_col])
     if "empty" in (kl, kr) or kl == kr:
         return left, right, notes

@@ -380,3 +380,13 @@ def test_dedup_census_reads_a_text_record_status_as_numbers(clean):
     got, rep = leokit.dedup_census(as_text("RecordStatus")(long.copy()), report=True)
     assert len(got) == len(want) > 0
     rep.check()
+
+
+def test_link_strips_padded_text_keys_and_says_so(clean):
+    left = clean[PM][["PUPILMATCHINGREFANONYMOUS", "AE_ID"]].iloc[:60].reset_index(drop=True)
+    right = left.rename(columns={"AE_ID": "other"})
+    _, want = leokit.link(left, right, on="PUPILMATCHINGREFANONYMOUS", expect="1:1", report=True)
+    padded = pad("PUPILMATCHINGREFANONYMOUS", every=3)(left.copy())
+    out = outcome(lambda: leokit.link(padded, right, on="PUPILMATCHINGREFANONYMOUS", expect="1:1", report=True))
+    assert_loud(out, "left frame", "PUPILMATCHINGREFANONYMOUS", error=False)
+    assert out.value[1].matched_left == want.matched_left == 60
