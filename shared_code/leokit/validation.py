@@ -336,6 +336,16 @@ def _text_series(values, index) -> pd.Series:
     return out.astype("str") if pd.__version__ >= "3" else out
 
 
+def _matches(s: pd.Series, pattern: str) -> np.ndarray:
+    """Where the text values of ``s`` match ``pattern`` (missing values never match), as a bool array."""
+    if pattern == r"\s$":  # trailing blank: endswith is vectorised for Arrow-backed text, a regex with $ is not
+        ms = [s.str.endswith(c, na=False) for c in (" ", "\t", "\n", "\r")]
+        return np.logical_or.reduce([np.asarray(m.fillna(False) if m.dtype == object else m, dtype=bool)
+                                     for m in ms])
+    m = s.str.contains(pattern, regex=True, na=False)
+    return np.asarray(m.fillna(False) if m.dtype == object else m, dtype=bool)
+
+
 def _upper_codes(col: _schema.Column) -> bool:
     if "lsoa" in col.name.lower():
         return True
@@ -365,18 +375,19 @@ def _normalise_values(table, s, col, casts, name, notes):
     if _is_text(s):
         nn = s.notna()
         text = s.astype(object)
-        stripped = text.where(~nn, text[nn].map(lambda v: v.rstrip()) if nn.any() else text)
-        n_pad = int((nn & (stripped != text)).sum())
+        padded = _matches(s, r"\s$")  # vectorised test first: most columns have nothing to strip
+        n_pad = int(padded.sum())
         if n_pad:
-            s = _text_series(stripped.tolist(), s.index)
-            text = stripped
+            text = text.where(~padded, text[padded].map(str.rstrip))
+            s = _text_series(text.tolist(), s.index)
             notes.append(f"table {table!r}, column {name!r}: trailing blanks stripped from {_rows(n_pad)} "
                          "(SQL Server CHAR(n) padding)")
         if col.kind == "str" and _upper_codes(col) and nn.any():
-            up = text.where(~nn, text[nn].map(str.upper))
-            n_up = int((nn & (up != text)).sum())
+            low = _matches(s, r"[a-z]")
+            n_up = int(low.sum())
             if n_up:
-                s = _text_series(up.tolist(), s.index)
+                text = text.where(~low, text[low].map(str.upper))
+                s = _text_series(text.tolist(), s.index)
                 notes.append(f"table {table!r}, column {name!r}: codes upper-cased in {_rows(n_up)}")
         if casts and col.kind in ("int", "float") and nn.any():
             num = pd.to_numeric(s.astype(object).where(nn), errors="coerce")
@@ -499,10 +510,11 @@ def strip_key_padding(df: pd.DataFrame, col: str, table: str) -> tuple[pd.DataFr
     if not nn.any():
         return df, []
     text = s.astype(object)
-    st = text.where(~nn, text[nn].map(lambda v: v.rstrip()))
-    n_pad = int((nn & (st != text)).sum())
+    padded = _matches(s, r"\s$")
+    n_pad = int(padded.sum())
     if not n_pad:
         return df, []
+    st = text.where(~padded, text[padded].map(str.rstrip))
     out = df.copy()
     out[col] = _text_series(st.tolist(), out.index).array
     return out, [f"table {table!r}, column {col!r}: trailing blanks stripped from {_rows(n_pad)}"]
