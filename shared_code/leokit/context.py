@@ -171,13 +171,12 @@ def _normalise_codes(df: pd.DataFrame, col: str, frame: str) -> tuple[pd.DataFra
     nn = s.notna()
     if not nn.any() or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return df, []
-    text = s.astype(object)
-    fixed = text.where(~nn, text[nn].map(lambda v: str(v).rstrip().upper()))
-    n = int((nn & (fixed != text)).sum())
+    fixed = s.str.rstrip().str.upper()  # vectorised; missing values stay missing
+    n = int((nn & (fixed != s)).fillna(False).sum())
     if not n:
         return df, []
     out = df.copy()
-    out[col] = fixed.astype(s.dtype) if isinstance(s.dtype, pd.StringDtype) else fixed
+    out[col] = fixed
     return out, [f"table {frame!r}, column {col!r}: LSOA codes upper-cased / trailing blanks stripped in "
                  f"{n:,} row{'s' if n != 1 else ''}"]
 
