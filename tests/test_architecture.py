@@ -62,15 +62,15 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
         containers = leokit
         layers =
             read
-            link
+            linkage
     """)
     (tmp_path / ".importlinter").write_text(cfg, encoding="utf-8")
     r = _lint_imports(str(tmp_path / ".importlinter"), "--no-cache", cwd=tmp_path)
     assert r.returncode != 0, r.stdout[-2000:]
-    assert "swapped BROKEN" in r.stdout and "leokit.link -> leokit.read" in r.stdout, r.stdout[-3000:]
+    assert "swapped BROKEN" in r.stdout and "leokit.linkage -> leokit.read" in r.stdout, r.stdout[-3000:]
 
 
-@pytest.mark.parametrize("module", ["leokit.load", "leokit.link", "leokit.context", "leokit.db", "leokit.sdc",
+@pytest.mark.parametrize("module", ["leokit.load", "leokit.linkage", "leokit.context", "leokit.db", "leokit.sdc",
                                     "leokit.derive", "leokit.analyse"])
 def test_nothing_below_the_generator_imports_it(module):
     """Loading, linking, deriving and disclosure control run on the real SRS tables without the generator."""

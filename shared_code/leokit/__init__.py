@@ -15,8 +15,8 @@ derive | sdc          ``leokit.derive`` - the simplified, consistent set of deri
                       metadata | ``leokit.sdc`` - statistical disclosure control for every table and
                       figure (it imports nothing but ``leokit.errors``)
 context               ``leokit.context`` - area, provider and employer context
-link                  ``leokit.link`` - identity linkage PMR / RECORDID / EDUKEY through AE_ID, with match
-                      reports
+linkage               ``leokit.linkage`` - identity linkage PMR / RECORDID / EDUKEY through AE_ID, with match
+                      reports (``leokit.link`` is its join function :func:`leokit.linkage.link`)
 load                  ``leokit.load`` (the loading step's public face: every name below) | ``leokit.db``
                       (the same tables as DuckDB views with SRS-like schemas)
                       ``leokit.stack`` - census, KS4 and HESA stacking and de-duplication
@@ -56,7 +56,7 @@ from leokit.load import (  # noqa: E402
     stack_ks4,
     validate,
 )
-from leokit.link import (  # noqa: E402
+from leokit.linkage import (  # noqa: E402
     add_ae_id,
     edukeys_for_pmr,
     link,
@@ -70,7 +70,14 @@ from leokit.context import (  # noqa: E402
     add_provider_context,
     provider_entry_tariff,
 )
-from leokit import db, schema, sdc  # noqa: E402
+from leokit import db, linkage, schema, sdc  # noqa: E402
+
+# ``leokit.link`` is the join function (:func:`leokit.linkage.link`), not a module: the module is
+# ``leokit.linkage``. Code written for the old module name (``from leokit.link import person_lookup``) keeps
+# working through this alias of the module; new code imports from ``leokit.linkage``.
+import sys as _sys  # noqa: E402
+
+_sys.modules.setdefault("leokit.link", linkage)
 
 __all__ = [
     "SchemaError", "TableNotFoundError", "LinkError", "CardinalityError", "CoverageWarning",
@@ -79,7 +86,7 @@ __all__ = [
     "stack_census", "dedup_census", "stack_ks4", "dedup_ks4", "stack_hesa",
     "link", "person_lookup", "resolve_edukeys", "edukeys_for_pmr", "add_ae_id", "outcomes_by_person",
     "add_area", "add_employer_context", "add_provider_context", "provider_entry_tariff",
-    "db", "schema", "sdc", "derive", "years",
+    "db", "linkage", "schema", "sdc", "derive", "years",
 ]
 
 _LAZY = ("derive", "years")

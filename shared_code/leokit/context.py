@@ -39,8 +39,8 @@ import pandas as pd
 from leokit import frames
 from leokit.errors import ChainReport, DropReport, LinkError, Report, finish
 from leokit.frames import find_column
-from leokit.link import link
-from leokit.read import resolve_table
+from leokit.linkage import link
+from leokit.read import resolve_checked, resolve_table
 from leokit.years import idbr_source_year
 
 __all__ = [
@@ -121,11 +121,15 @@ def add_area(
     out = df.reset_index(drop=True)
     steps: list[Report] = []
     key = lsoa_col
+    if len(out) == 0:
+        raise LinkError(f"add_area: the frame has 0 rows (column {lsoa_col!r}); nothing to add area context to")
+    out, notes = _normalise_codes(out, lsoa_col, "frame")
     if vintage == "2001":
         for c in ("lsoa11cd", "lsoa11_ambiguous", "lsoa11_n_candidates"):
             if c in out.columns:
                 raise LinkError(f"add_area: the frame already has a column {c!r}")
-        lk = resolve_table("lsoa01_lsoa11_lookup", data_dir, tables)
+        lk, n = resolve_checked("lsoa01_lsoa11_lookup", data_dir, tables)
+        notes += n
         m, mrep = map_lsoa01_to_lsoa11(out[lsoa_col], lk, report=True)
         out = pd.concat([out, m.reset_index(drop=True)], axis=1)
         steps.append(mrep)
@@ -135,7 +139,8 @@ def add_area(
         tname, cols = AREA_MEASURES[m]
         by_table.setdefault(tname, {}).update(cols)
     for tname, cols in by_table.items():
-        t = resolve_table(tname, data_dir, tables)
+        t, n = resolve_checked(tname, data_dir, tables)
+        notes += n
         kc = find_column(t, "lsoa11cd", tname)
         src = {find_column(t, c, tname): new for c, new in cols.items()}
         clash = [new for new in src.values() if new in out.columns]
@@ -152,8 +157,28 @@ def add_area(
             out["imd_quintile"] = out["imd_quintile"].astype("int64")
     if "ruc11cd" in out.columns and "ruc" in measures:
         out["urban"] = out["ruc11cd"].isin(URBAN_RUC11).astype("boolean").where(out["ruc11cd"].notna(), pd.NA)
-    chain = ChainReport(name="add_area", steps=steps)
+    chain = ChainReport(name="add_area", steps=steps, notes=notes)
     return finish(out, chain, report)
+
+
+def _normalise_codes(df: pd.DataFrame, col: str, frame: str) -> tuple[pd.DataFrame, list[str]]:
+    """Strip trailing blanks from and upper-case the LSOA codes of ``df[col]`` (text only), with a note for
+    each change: ``e01000001 `` and ``E01000001`` are the same LSOA, and the public lookups hold the latter."""
+    s = df[col]
+    if pd.api.types.is_numeric_dtype(s.dtype) and s.notna().any():
+        raise LinkError(f"add_area: {frame} column {col!r} holds numbers (dtype {s.dtype}); expected LSOA codes "
+                        "such as 'E01000001'")
+    nn = s.notna()
+    if not nn.any() or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return df, []
+    fixed = s.str.rstrip().str.upper()  # vectorised; missing values stay missing
+    n = int((nn & (fixed != s)).fillna(False).sum())
+    if not n:
+        return df, []
+    out = df.copy()
+    out[col] = fixed
+    return out, [f"table {frame!r}, column {col!r}: LSOA codes upper-cased / trailing blanks stripped in "
+                 f"{n:,} row{'s' if n != 1 else ''}"]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ __all__ = [
     "LinkError",
     "CardinalityError",
     "CoverageWarning",
+    "RowsDroppedWarning",
+    "InputChangedWarning",
     "UnknownTableError",
     "DerivationError",
     "CoverageError",
@@ -233,6 +235,18 @@ class CoverageWarning(UserWarning):
     """
 
 
+class RowsDroppedWarning(UserWarning):
+    """A function that returns no report dropped, merged or summed rows of its input; the message says how
+    many, of which table, and why (the kit's rule: nothing is lost silently). Turn it into an error with
+    ``warnings.simplefilter("error", RowsDroppedWarning)``."""
+
+
+class InputChangedWarning(UserWarning):
+    """A function normalised values of its input before using them (trailing blanks stripped from keys, codes
+    upper-cased, integer-valued text cast to the declared kind); the message names the table, the column and
+    how many values. Functions that return a report put the same notes in the report instead."""
+
+
 class UnknownTableError(KeyError):
     """Raised by :func:`leokit.schema.get_schema` when a table name has no declared schema."""
 
@@ -351,7 +365,7 @@ class DropReport(Report):
 
 @dataclass
 class MatchReport(Report):
-    """Row accounting of one join (``leokit.link.link``).
+    """Row accounting of one join (``leokit.linkage.link``).
 
     A *pair* is a (left row, right row) combination with equal, non-missing keys. Rows whose key is
     missing never match (unlike a plain ``pandas.merge``, where NaN keys match each other).

@@ -22,6 +22,7 @@ the file is ignored so the writer's dtypes never leak in):
 
 from __future__ import annotations
 
+import warnings
 from typing import Mapping, Sequence
 
 import pandas as pd
@@ -29,12 +30,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leokit import schema as _schema
-from leokit.errors import Problem, SchemaError, did_you_mean
+from leokit.errors import InputChangedWarning, Problem, SchemaError, did_you_mean
+from leokit.frames import match_case
 from leokit.paths import database_of_path, find_table_file, table_files
 from leokit.schema import schema_for
+from leokit.validation import check_frame, normalise_frame
 from leokit.validation import validate as _validate
 
-__all__ = ["load_table", "list_tables", "arrow_to_pandas", "resolve_table"]
+__all__ = ["load_table", "list_tables", "arrow_to_pandas", "resolve_table", "resolve_checked"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -120,6 +123,9 @@ def load_table(
         raise SchemaError(name, [Problem(name, None, "a readable Parquet file", f"{type(e).__name__}: {e}", "read")]) from e
     df = arrow_to_pandas(table)
     if validate:
+        df, notes = normalise_frame(df, name, casts=False)
+        if notes:
+            warnings.warn(f"load_table({name!r}): " + "; ".join(notes), InputChangedWarning, stacklevel=2)
         _validate(df, name, extra=extra, require_all=columns is None)
     return df
 
@@ -156,8 +162,22 @@ def list_tables(data_dir=None, *, details: bool = False):
 def resolve_table(name: str, data_dir=None, tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The frame ``tables[name]`` when the caller passed it (e.g. a real SRS table), else :func:`load_table`.
 
-    The one rule behind the ``lookups=`` / ``tables=`` arguments of :mod:`leokit.link` and :mod:`leokit.context`.
+    The one rule behind the ``lookups=`` / ``tables=`` arguments of :mod:`leokit.linkage` and :mod:`leokit.context`.
+    An in-memory frame is checked like a file (:func:`resolve_checked`, which also returns the notes of what was
+    normalised; here they are issued as an :class:`~leokit.errors.InputChangedWarning`).
     """
+    df, notes = resolve_checked(name, data_dir, tables)
+    if notes:
+        warnings.warn("; ".join(notes), InputChangedWarning, stacklevel=2)
+    return df
+
+
+def resolve_checked(name: str, data_dir=None, tables: Mapping[str, pd.DataFrame] | None = None,
+                    columns: Sequence[str] | None = None, *,
+                    check_key: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """``(frame, notes)``: :func:`resolve_table`'s frame, with an in-memory frame passed through
+    :func:`leokit.validation.check_frame` (its declared ``columns``, default all present; padding stripped,
+    codes upper-cased, integer-valued text cast, each noted) so that it is held to the same schema as a file."""
     if tables is not None and name in tables:
-        return tables[name]
-    return load_table(name, data_dir)
+        return check_frame(match_case(tables[name], name), name, columns, check_key=check_key)
+    return load_table(name, data_dir), []

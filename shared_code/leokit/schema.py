@@ -81,7 +81,7 @@ SRS_DATABASES = {"leo_i2": "LEO_i2", "lilr_i2": "LILR_i2", "npd_i2": "npd_i2", "
 # Person identifiers, as the kit's outputs name them
 # ----------------------------------------------------------------------------------------------
 #: The pupil identifier (Pupil Matching Reference), NPD spelling; the column name of the PMR in every
-#: frame the kit makes (``leokit.link``, ``leokit.derive``).
+#: frame the kit makes (``leokit.linkage``, ``leokit.derive``).
 PMR = "PupilMatchingRefAnonymous"
 #: The person identifier: DfE's single person resolution id that bridges NPD (PMR), ILR (RECORDID) and
 #: DWP/HMRC (EDUKEY) [VRF; FFT]; the default person column of person-level and person-year outputs.
@@ -127,6 +127,9 @@ class TableSchema:
     source: str = ""
     inferred: str = ""
     synthetic_only: bool = False
+    #: (start, end) date columns of one row: the end must not be before the start (a spell that ends before it
+    #: starts is an error in the data, refused by the validator, never silently dropped)
+    ordered: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -272,8 +275,10 @@ def hesa_schema(year: int) -> TableSchema:
     cols = [
         Column("HE_PUPILMATCHINGREFANONYMOUS", "str", nullable=False),
         Column("HE_XINSTID01_ANON", "str", nullable=False, description="HE provider (pseudonymised)"),
-        Column("HE_COMDATE", "date", description="Start date of the course instance"),
-        Column("HE_ENDDATE", "date", description="End date of the instance (missing if continuing)"),
+        Column("HE_COMDATE", "date", min="1950-01-01", max=f"{year}-07-31",
+               description="Start date of the course instance (no later than the end of the record's academic year)"),
+        Column("HE_ENDDATE", "date", min="1950-01-01", max=f"{LAST_ACADEMIC_YEAR}-07-31",
+               description="End date of the instance (missing if continuing); no later than the end of the extract"),
         Column("HE_YEARPRG", "int", min=1, max=8, description="Year of programme"),
         Column("HE_YEARSTU", "int", min=1, max=15, description="Year of student on this instance"),
         Column("HE_XMODE01", "str", values=("FT", "PT", "SW"), description="Mode: full-time, part-time, sandwich",
@@ -300,6 +305,7 @@ def hesa_schema(year: int) -> TableSchema:
         cols.append(Column("HE_XCAH01_1", "str", description="Common Aggregation Hierarchy subject (2019/20 on)"))
     return TableSchema(
         name=f"hesa_{year}", database="hesa_i2", columns=_cols(*cols), key=None,
+        ordered=(("HE_COMDATE", "HE_ENDDATE"),),
         description=f"HESA student record {year - 1}/{year}: one row per student instance; only NPD/ILR-linked students",
         source="VRF HESA sheet; FFT fft.hesa.sql",
     )
@@ -497,12 +503,15 @@ _register(TableSchema(
 ))
 _register(TableSchema(
     name="aims", database="lilr_i2", source="VRF LILR sheets", key=("external_id", "sequence_index"),
+    ordered=(("start_date", "end_date"),),
     description="ILR learning aims: one row per aim",
     columns=_cols(
         Column("external_id", "int", nullable=False), Column("RECORDID", "int", nullable=False),
         Column("sequence_index", "int", nullable=False, min=1, max=50),
         Column("learning_aim_id", "str"),
-        Column("start_date", "date"), Column("end_date_expected", "date"), Column("end_date", "date"),
+        Column("start_date", "date", min="1990-01-01", max=f"{LAST_ACADEMIC_YEAR}-07-31"),
+        Column("end_date_expected", "date"),
+        Column("end_date", "date", min="1990-01-01", max=f"{LAST_ACADEMIC_YEAR}-07-31"),
         Column("Compstatus", "int", values=(1, 2, 3, 6), description="1 continuing, 2 completed, 3 withdrawn, 6 break"),
         Column("outcome", "int", values=(1, 2, 3, 8), description="1 achieved, 2 partial, 3 no achievement, 8 not known"),
         Column("NotionalNVQLev", "int", values=(-1, 0, 1, 2, 3, 4, 5, 6, 9)),
@@ -534,6 +543,7 @@ _register(TableSchema(
 # LEO outcomes ---------------------------------------------------------------------------------
 _register(TableSchema(
     name="leo_employment", database="leo_i2", source="VRF; FFT fft.employment.sql",
+    ordered=(("StartDate", "EndDate"),),
     description="HMRC P45/RTI employment spells (PAYE); overlapping spells already merged; no self-employment",
     columns=_cols(
         Column("EduKey", "str", nullable=False),
@@ -576,6 +586,7 @@ _register(TableSchema(
 ))
 _register(TableSchema(
     name="leo_benefit", database="leo_i2", source="VRF; FFT fft.benefits.sql",
+    ordered=(("StartDate", "EndDate"),),
     description="DWP benefit spells (spells of one type merged)",
     columns=_cols(
         Column("EduKey", "str", nullable=False),
@@ -806,7 +817,7 @@ def get_schema(name: str) -> TableSchema:
     for prefix, lo, hi, factory in (
         ("plasc_", 2002, 2005, census_schema),
         ("spring_census_", 2006, LAST_ACADEMIC_YEAR, census_schema),
-        ("hesa_", 2005, LAST_ACADEMIC_YEAR, hesa_schema),
+        ("hesa_", 2005, LAST_HESA_YEAR, hesa_schema),
     ):
         if name.startswith(prefix) and name[len(prefix):].isdigit():
             year = int(name[len(prefix):])
@@ -814,14 +825,14 @@ def get_schema(name: str) -> TableSchema:
                 return factory(year)
     raise UnknownTableError(
         f"table {name!r}: no declared schema (known: the fixed tables {sorted(_TABLES)}, "
-        "plasc_2002..plasc_2005, spring_census_2006..spring_census_2021, hesa_2005..hesa_2021)"
+        "plasc_2002..plasc_2005, spring_census_2006..spring_census_2021, hesa_2005..hesa_2020)"
     )
 
 
 def _known_names() -> list[str]:
     names = list(registered_schemas())
     names += [census_table_name(y) for y in range(2002, LAST_ACADEMIC_YEAR + 1)]
-    names += [f"hesa_{y}" for y in range(2005, LAST_ACADEMIC_YEAR + 1)]
+    names += [f"hesa_{y}" for y in range(2005, LAST_HESA_YEAR + 1)]
     return names
 
 
@@ -838,7 +849,7 @@ def schema_for(name: str) -> TableSchema:
         raise TableNotFoundError(
             str(name),
             f"table {name!r}: no declared schema in leokit.schema{hint} "
-            "(year families: plasc_2002..2005, spring_census_2006..2021, hesa_2005..2021)",
+            "(year families: plasc_2002..2005, spring_census_2006..2021, hesa_2005..2020)",
         ) from None
 
 

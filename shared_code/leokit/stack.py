@@ -28,7 +28,7 @@ from leokit.errors import DropReport, Problem, SchemaError, TableNotFoundError, 
 from leokit.frames import map_lsoa01_to_lsoa11, match_case
 from leokit.paths import table_files
 from leokit.read import load_table
-from leokit.validation import validate as _validate_fn
+from leokit.validation import check_frame, normalise_frame
 
 __all__ = [
     "stack_census",
@@ -40,6 +40,25 @@ __all__ = [
 ]
 
 KS4_TABLES = {"pre2015": "KS4Pupil_2002_to_2014", "post2015": "KS4Pupil_2015_to_2021"}
+
+
+def _years_or_tables(years, tables, fn: str):
+    """``stack_census({2016: frame})``: a mapping passed where the years go is the tables (never ignored)."""
+    if isinstance(years, Mapping):
+        if tables is not None:
+            raise TypeError(f"{fn}: got frames both as the first argument and as tables=; pass them once")
+        return None, years
+    return years, tables
+
+
+def _checked(df: pd.DataFrame, name: str, validate: bool) -> tuple[pd.DataFrame, list[str]]:
+    """An in-memory table: column names matched to the declared spelling, then checked like a file (every
+    declared column present; extra columns of a real SRS pull ignored) - or, with ``validate=False``, only
+    normalised. Returns ``(frame, notes)``."""
+    df = match_case(df, name)
+    if not validate:
+        return normalise_frame(df, name)
+    return check_frame(df, name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -75,10 +94,17 @@ def stack_census(
     * ``census_year`` (int, the calendar year in which the academic year ends) is added.
 
     ``columns``: keep only these harmonised columns (plus census_year and the derived ones).
+    ``years`` may also be the mapping itself (``stack_census({2016: frame})`` is ``stack_census(tables={2016:
+    frame})``): one function, one behaviour, whether it is reached as ``leokit.stack_census`` or
+    ``leokit.derive.stack_census`` (which then also de-duplicates). In-memory frames are checked like files
+    (:func:`leokit.validation.check_frame`: padding stripped, codes upper-cased, integer-valued text such as a
+    text ``RecordStatus`` cast - each noted in the report).
+
     Returns the long frame (row order: by year, then as in each table); ``report=True`` returns
     ``(frame, DropReport)`` (no rows are dropped: the report counts rows per year, the renames and
     the LSOA mapping).
     """
+    years, tables = _years_or_tables(years, tables, "stack_census")
     if tables is not None:
         avail = {int(y): f for y, f in tables.items()}
     else:
@@ -103,9 +129,8 @@ def stack_census(
     for y in years:
         name = _schema.census_table_name(y)
         if tables is not None:
-            df = match_case(tables[y], name)
-            if validate:
-                _validate_fn(df, name, extra="ignore", require_all=False)
+            df, n = _checked(tables[y], name, validate)
+            notes += n
         else:
             df = load_table(avail[y], data_dir, validate=validate)
         h, renamed = harmonise_census(df, y, base_names)
@@ -173,11 +198,13 @@ def dedup_census(
     d = long.reset_index(drop=True)
     d = d[d[pupil].notna()]
     dropped["missing pupil id"] = n_in - len(d)
-    main = d["RecordStatus"].isin(list(main_codes))
+    status = numeric_values(d["RecordStatus"], "census (long)", "RecordStatus")  # text "1" is 1, never "not 1"
+    main = status.isin([float(c) for c in main_codes]).to_numpy(dtype=bool)
     dropped[f"RecordStatus not in {tuple(main_codes)} (not a main record)"] = int((~main).sum())
     d = d[main]
     order = d.assign(_pos=np.arange(len(d)))
     sort_cols, asc = [pupil, year], [True, True]
+    order["RecordStatus"] = status[main].to_numpy()
     if "OnRoll" in d.columns:
         order["_onroll"] = d["OnRoll"].fillna(-1).to_numpy()
         sort_cols.append("_onroll")
@@ -232,9 +259,8 @@ def stack_ks4(
         if tables is not None:
             if regime not in tables:
                 continue
-            df = match_case(tables[regime], name)
-            if validate:
-                _validate_fn(df, name, extra="ignore", require_all=False)
+            df, n = _checked(tables[regime], name, validate)
+            notes += n
         else:
             if name not in present:
                 notes.append(f"{name}: not in the data folder, skipped")
@@ -357,8 +383,11 @@ def stack_hesa(
     """Stack the yearly ``hesa_YYYY`` tables, adding ``hesa_year`` (the year the academic year ends).
 
     Columns found only in some years (``HE_XTARIFF`` 2012-2017, ``HE_XCAH01_1`` 2020+) are NaN
-    elsewhere. ``tables={year: frame}`` stacks in-memory frames. No rows are dropped.
+    elsewhere. ``tables={year: frame}`` (or the mapping as the first argument, as :func:`stack_census`) stacks
+    in-memory frames, checked like files (changes noted in the report). No rows are dropped.
     """
+    years, tables = _years_or_tables(years, tables, "stack_hesa")
+    notes: list[str] = []
     if tables is not None:
         avail = {int(y): f for y, f in tables.items()}
     else:
@@ -370,14 +399,14 @@ def stack_hesa(
     frames, counts = [], {}
     for y in ys:
         if tables is not None:
-            df = match_case(tables[y], f"hesa_{y}").copy()
-            if validate:
-                _validate_fn(df, f"hesa_{y}", extra="ignore", require_all=False)
+            df, n = _checked(tables[y], f"hesa_{y}", validate)
+            df = df.copy()
+            notes += n
         else:
             df = load_table(avail[y], data_dir, validate=validate)
         df.insert(0, "hesa_year", np.int64(y))
         frames.append(df)
         counts[f"rows hesa_{y}"] = len(df)
     out = pd.concat(frames, ignore_index=True, sort=False)
-    rep = DropReport(name="stack_hesa", rows_in=len(out), rows_out=len(out), counts=counts)
+    rep = DropReport(name="stack_hesa", rows_in=len(out), rows_out=len(out), counts=counts, notes=notes)
     return finish(out, rep, report)

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leokit.errors import SchemaError
+
 from leokit.context import (
     add_area,
     add_employer_context,
@@ -73,7 +75,8 @@ def test_add_area_errors(area_tables):
         add_area(df, tables=area_tables)
     bad = dict(area_tables)
     bad["tundra_lsoa11"] = pd.concat([area_tables["tundra_lsoa11"]] * 2)
-    with pytest.raises(CardinalityError):
+    # a lookup whose declared key (lsoa11cd) is duplicated is refused when it is checked, before the join
+    with pytest.raises(SchemaError, match="tundra_lsoa11.*lsoa11cd"):
         add_area(df.drop(columns="imd_decile"), measures=("tundra",), tables=bad)
     with pytest.raises(ValueError, match="unknown measure"):
         add_area(df, measures=("imd2025",), tables=area_tables)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leokit.errors import CardinalityError, ChainReport, LinkError, MatchReport
-from leokit.link import (
+from leokit.linkage import (
     PMR,
     add_ae_id,
     edukeys_for_pmr,
@@ -221,10 +221,11 @@ def test_find_column_case_insensitive():
 
 # property: random lookups with many-to-one links, unmatched rows and duplicates
 ids = st.integers(1, 6)
-pmr_rows = st.lists(st.tuples(ids, st.sampled_from(["p1", "p2", "p3", "p4", "p5"])), max_size=12)
-edk_rows = st.lists(st.tuples(ids, st.sampled_from(["e1", "e2", "e3", "e4", "e5", "e6"])), max_size=12)
+# lookups and outcome tables have at least one row: an empty table is refused (tests/fuzz checks that)
+pmr_rows = st.lists(st.tuples(ids, st.sampled_from(["p1", "p2", "p3", "p4", "p5"])), min_size=1, max_size=12)
+edk_rows = st.lists(st.tuples(ids, st.sampled_from(["e1", "e2", "e3", "e4", "e5", "e6"])), min_size=1, max_size=12)
 earn_rows = st.lists(st.tuples(st.sampled_from(["e1", "e2", "e3", "e4", "e5", "e6", "e7"]),
-                               st.sampled_from([201011, 201112]), st.integers(0, 1000)), max_size=15)
+                               st.sampled_from([201011, 201112]), st.integers(0, 1000)), min_size=1, max_size=15)
 
 
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

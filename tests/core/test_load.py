@@ -573,7 +573,7 @@ class TestCommittedSyntheticData:
     def test_helpers_run_on_committed_data(self):
         from leokit import db
         from leokit.context import add_area
-        from leokit.link import person_lookup
+        from leokit.linkage import person_lookup
 
         long, rep = stack_census(data_dir=REPO_DATA, report=True)
         assert rep.rows_out == len(long) and not any(re.search(r"_(spr)?\d\d$", c) for c in long.columns)

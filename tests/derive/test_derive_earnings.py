@@ -8,7 +8,8 @@ import pytest
 
 import leokit.derive as d
 from leokit.derive import DerivationError
-from leokit.link import resolve_edukeys
+from leokit.errors import InputChangedWarning, RowsDroppedWarning
+from leokit.linkage import resolve_edukeys
 
 
 def _map(pairs):
@@ -32,11 +33,17 @@ def test_paye_sums_edukeys_of_one_person_and_keeps_zero():
 
 
 def test_paye_negative_floored_missing_stays_missing_unmapped_dropped():
-    earn = _earn([("E1", 201516, -50), ("E1", 201516, 100), ("E2", 201516, np.nan), ("EX", 201516, 9)])
-    out = d.annual_paye_earnings(earn, _map([(1, "E1"), (2, "E2")])).set_index("AE_ID")
+    # person 1 owns two EDUKEYs (E1, E1b): their records are summed; a negative is floored at 0 (with a note)
+    earn = _earn([("E1", 201516, -50), ("E1b", 201516, 100), ("E2", 201516, np.nan), ("EX", 201516, 9)])
+    with pytest.warns(RowsDroppedWarning, match="1 of 4 rows dropped.*Edukey not in"):
+        with pytest.warns(InputChangedWarning, match="1 negative values set to 0"):
+            out = d.annual_paye_earnings(earn, _map([(1, "E1"), (1, "E1b"), (2, "E2")])).set_index("AE_ID")
     assert out.loc[1, "paye_earnings"] == 100
     assert np.isnan(out.loc[2, "paye_earnings"])
     assert "EX" not in out.index and len(out) == 2
+    # the same record twice (E1, 201516) used to be summed silently; it is refused, naming the key
+    with pytest.raises(DerivationError, match=r"leo_earnings.*Edukey, TaxYear.*unique"):
+        d.annual_paye_earnings(_earn([("E1", 201516, 50), ("E1", 201516, 100)]), _map([(1, "E1")]))
 
 
 def test_paye_without_mapping_is_keyed_by_edukey():
@@ -147,15 +154,17 @@ def test_out_of_work_benefit_days_flag_or_code():
     assert out.to_dict("records") == [{"AE_ID": 1, "TaxYear": 201617, "oow_benefit_days": 30, "any_oow_benefit": 1}]
 
 
-def test_empty_inputs_give_empty_outputs():
+def test_empty_inputs_are_refused():
+    # an empty LEO table used to give an empty output silently; it is now refused, naming the table
     m = _map([(1, "E1")])
     e = _earn([]).astype({"Edukey": "str", "TaxYear": "int64", "Earnings": "float64"})
-    assert list(d.annual_paye_earnings(e, m).columns) == ["AE_ID", "TaxYear", "paye_earnings", "n_edukeys_paye"]
-    assert len(d.annual_paye_earnings(e, m)) == 0
+    with pytest.raises(DerivationError, match="leo_earnings.*0 rows"):
+        d.annual_paye_earnings(e, m)
     sp = _emp([]).astype({"EduKey": "str"})
-    assert len(d.days_employed(sp, m)) == 0
-    assert list(d.sustained_employment(sp, m).columns) == ["AE_ID", "TaxYear", "months_employed_oct_mar",
-                                                           "sustained_employment"]
+    with pytest.raises(DerivationError, match="leo_employment.*0 rows"):
+        d.days_employed(sp, m)
+    with pytest.raises(DerivationError, match="leo_employment.*0 rows"):
+        d.sustained_employment(sp, m)
     emp = pd.DataFrame({"AE_ID": pd.Series([], dtype="int64"), "TaxYear": pd.Series([], dtype="int64"),
                         "main_enterprise": pd.Series([], dtype="str")})
     assert len(d.coworker_loo(emp, pd.DataFrame({"AE_ID": [1], "g": [1.0]}), ["g"])) == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from leokit.errors import RowsDroppedWarning
+
 import leokit.derive as d
 
 PMR = "PupilMatchingRefAnonymous"
@@ -62,8 +64,12 @@ def test_provider_tariff_group_from_ucas_firm_accepted():
 def test_pmr_to_person_smallest_ae_id_and_unmatched_dropped():
     grads = pd.DataFrame({PMR: ["a", "b", "z"], "graduation_year": [2015, 2016, 2017]})
     lk = pd.DataFrame({"AE_ID": [9, 4, 7], "PUPILMATCHINGREFANONYMOUS": ["a", "a", "b"]})
-    out = d.pmr_to_person(grads, lk)
+    # how="inner" drops the unmatched pupil, and says so; the default (how="left", as add_ae_id) keeps it
+    with pytest.warns(RowsDroppedWarning, match="1 of 3 rows dropped"):
+        out = d.pmr_to_person(grads, lk, how="inner")
     assert out[[PMR, "AE_ID"]].values.tolist() == [["a", 4], ["b", 7]]
+    kept = d.pmr_to_person(grads, lk)
+    assert kept[PMR].tolist() == ["a", "b", "z"] and pd.isna(kept["AE_ID"].iloc[2])
 
 
 def test_economics_is_l1_only():

@@ -24,7 +24,8 @@ def test_outcomes_yag_attaches_person_year_outcomes():
     out = d.outcomes_yag(grads, [earn, sus], edukey_map=LOOKUP).set_index(["AE_ID", "yag"])
     assert out.loc[(1, 1), "TaxYear"] == 201617 and out.loc[(1, 1), "paye_earnings"] == 20_000
     assert out.loc[(1, 1), "sustained_employment"] == 1
-    assert out.loc[(1, 3), "TaxYear"] == 201819 and pd.isna(out.loc[(1, 3), "sustained_employment"])
+    # linked, no spell that year: 0 (not employed), not missing (ZERO_WHEN_NO_RECORD)
+    assert out.loc[(1, 3), "TaxYear"] == 201819 and out.loc[(1, 3), "sustained_employment"] == 0
     assert out.loc[(1, 3), "has_record"] == 1  # one of the frames has a row
     assert out.loc[(1, 5), "observed"] == 1 and out.loc[(1, 10), "observed"] == 0
     assert out.loc[(2, 1), "TaxYear"] == 202021 and out.loc[(2, 1), "paye_earnings"] == 18_000

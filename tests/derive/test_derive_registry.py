@@ -179,7 +179,7 @@ def test_no_citation_of_developer_notes():
     import re
 
     root = pathlib.Path(d.__file__).parent
-    core = ("load.py", "read.py", "validation.py", "stack.py", "frames.py", "census.py", "link.py", "errors.py",
+    core = ("load.py", "read.py", "validation.py", "stack.py", "frames.py", "census.py", "linkage.py", "errors.py",
             "__init__.py")
     for path in list(root.glob("*.py")) + [root.parent / n for n in core]:
         text = path.read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ and returns a new DataFrame; nothing here reads files or touches the synthetic g
   :mod:`.employment`, :mod:`.outcomes`, :mod:`.employer`; SQL versions of the core outcomes in :mod:`.sql`.
 
 Person keys: LEO outcome functions return ``AE_ID`` when given the EDUKEY -> AE_ID lookup
-(``learner_ae_id_to_edukey_lookup``, or ``leokit.link.resolve_edukeys()``) as ``edukey_map``, else
-``EDUKEY``; an EDUKEY linked to several AE_IDs belongs to the smallest, as in ``leokit.link``. NPD/HESA functions
+(``learner_ae_id_to_edukey_lookup``, or ``leokit.linkage.resolve_edukeys()``) as ``edukey_map``, else
+``EDUKEY``; an EDUKEY linked to several AE_IDs belongs to the smallest, as in ``leokit.linkage``. NPD/HESA functions
 return ``PupilMatchingRefAnonymous`` and accept a cohort whose pupil id is ``PupilMatchingRefAnonymous`` or, as in
 the KS4 tables and ``leokit.load.stack_ks4``, ``KS4_PupilMatchingRefAnonymous``; map it to ``AE_ID`` with
 :func:`pmr_to_person`. Tax years keep the LEO code (``TaxYear`` = 201819 for 6 April 2018 - 5 April 2019).
@@ -130,21 +130,22 @@ from leokit.derive.ucas import OFFER_DECISIONS, ucas_alevel_points, ucas_offers_
 from leokit.derive import sql  # noqa: E402  (SQL versions of the core outcomes; imports no database driver)
 
 
-def pmr_to_person(frame, pmr_lookup, *, pmr_col: str | None = None, person_col: str = PERSON, how: str = "inner"):
+def pmr_to_person(frame, pmr_lookup, *, pmr_col: str | None = None, person_col: str = PERSON, how: str = "left"):
     """Add ``AE_ID`` to an NPD/HESA-keyed frame via ``learner_ae_id_to_pmr_lookup``.
 
     ``pmr_col``: the PMR column (default: ``PupilMatchingRefAnonymous`` or ``KS4_PupilMatchingRefAnonymous``,
-    whichever is present). A PMR linked to several AE_IDs gets the smallest, as ``leokit.link.person_lookup``.
-    ``how="inner"`` (default) drops rows whose PMR is not in the lookup; ``how="left"`` keeps them with a missing
-    ``AE_ID`` - use it for a cohort whose outcomes you will attach with :func:`outcomes_at_age`, which counts
-    those pupils as "not linkable" instead of losing them.
+    whichever is present). A PMR linked to several AE_IDs gets the smallest, as ``leokit.linkage.person_lookup``.
+    ``how="left"`` (default, as :func:`leokit.linkage.add_ae_id`) keeps rows whose PMR is not in the lookup, with a
+    missing ``AE_ID``: :func:`outcomes_at_age` then counts those pupils as "not linkable" instead of losing them.
+    ``how="inner"`` drops them, with a :class:`~leokit.errors.RowsDroppedWarning` saying how many. The lookup is
+    checked like ``learner_ae_id_to_pmr_lookup`` and the PMR keys made the same kind (padding stripped).
     """
     if how not in ("inner", "left"):
         raise ValueError(f"how must be 'inner' or 'left', not {how!r}")
     col = pmr_col or pick_column(frame, PUPIL_ID_NAMES, "frame")
     require_columns(frame, [col], "frame")
     return attach_person(frame, col, pmr_lookup, mapping_key="PUPILMATCHINGREFANONYMOUS", person_col=person_col,
-                         keep_unmatched=how == "left")
+                         keep_unmatched=how == "left", frame="frame (pmr_to_person)")
 
 
 __all__ = [

@@ -8,8 +8,19 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from leokit.errors import CoverageError, CoverageWarning, DerivationError, Problem, did_you_mean, numeric_values
+from leokit.errors import (
+    CoverageError,
+    CoverageWarning,
+    DerivationError,
+    InputChangedWarning,
+    Problem,
+    RowsDroppedWarning,
+    SchemaError,
+    did_you_mean,
+    numeric_values,
+)
 from leokit.schema import PERSON, PMR
+from leokit.validation import check_frame, check_join_keys
 from leokit.years import (
     acadyr_end,
     age_in_taxyear,
@@ -27,6 +38,9 @@ __all__ = [
     "ON_GAP",
     "require_columns",
     "require_rows",
+    "check_input",
+    "check_mapping",
+    "warn_dropped",
     "pick_column",
     "as_numeric",
     "as_taxyear",
@@ -86,6 +100,56 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], frame: str) -> Non
             + (" ..." if len(present) > 20 else ""),
             table=frame, columns=missing, problems=probs,
         )
+
+
+def _as_derivation_error(e: SchemaError) -> DerivationError:
+    return DerivationError(str(e), table=e.table or "derive", problems=e.problems)
+
+
+def check_input(df: pd.DataFrame, table: str, columns: Sequence[str], frame: str | None = None, *,
+                check_key: bool = True) -> pd.DataFrame:
+    """The one input check of the derive functions: ``df``'s ``columns`` against the declared schema of ``table``.
+
+    Missing columns get the did-you-mean hint of :func:`require_columns`; then
+    :func:`leokit.validation.check_frame` normalises what is safe (trailing blanks of keys, letter case of
+    codes, integer-valued text in integer columns, whole numbers in text-key columns) - each change issued as an
+    :class:`~leokit.errors.InputChangedWarning` naming the table, column and rows - and refuses anything else
+    that breaks the schema (kinds, ranges such as dates after the extract, missing values in required
+    columns, a duplicated declared key when its columns are among ``columns``, end dates before start dates,
+    0 rows) with a :class:`DerivationError` naming the table and the column. Returns the (normalised) frame.
+    """
+    name = frame or table
+    require_columns(df, columns, name)
+    label = name if name != table else None
+    try:
+        out, notes = check_frame(df, table, list(columns), label=label and f"{name}", check_key=check_key)
+    except SchemaError as e:
+        raise _as_derivation_error(e) from None
+    if notes:
+        warnings.warn(f"{name}: input normalised before use: " + "; ".join(notes), InputChangedWarning, stacklevel=3)
+    return out
+
+
+#: The declared lookup behind each person mapping key.
+_MAP_TABLES = {"EDUKEY": "learner_ae_id_to_edukey_lookup", "PUPILMATCHINGREFANONYMOUS": "learner_ae_id_to_pmr_lookup"}
+
+
+def check_mapping(mapping: pd.DataFrame, mapping_key: str, person_col: str) -> pd.DataFrame:
+    """Check a person mapping (the EDUKEY or PMR lookup) like its table, when it uses the declared names
+    (``AE_ID`` and ``EDUKEY`` / ``PUPILMATCHINGREFANONYMOUS``): kinds (text ``AE_ID`` cast to integers, with a
+    warning), padding, 0 rows. Repeated pairs are allowed (the smallest AE_ID owns a key)."""
+    table = _MAP_TABLES.get(mapping_key)
+    if table is None or person_col != PERSON:
+        require_columns(mapping, [mapping_key, person_col], "person mapping")
+        return mapping
+    return check_input(mapping, table, [PERSON, mapping_key], f"person mapping ({table})", check_key=False)
+
+
+def warn_dropped(n: int, n_in: int, frame: str, why: str, *, stacklevel: int = 3) -> None:
+    """Issue a :class:`~leokit.errors.RowsDroppedWarning`: ``n`` of the ``n_in`` rows of ``frame`` dropped, and why
+    (the rule for functions that return no report)."""
+    if n:
+        warnings.warn(f"{frame}: {n:,} of {n_in:,} rows dropped: {why}", RowsDroppedWarning, stacklevel=stacklevel)
 
 
 def require_rows(df: pd.DataFrame, frame: str, hint: str = "") -> None:
@@ -221,21 +285,33 @@ def attach_person(
     mapping_key: str = "EDUKEY",
     person_col: str = PERSON,
     keep_unmatched: bool = False,
+    frame: str = "frame",
 ) -> pd.DataFrame:
     """Add ``person_col`` to ``df`` through ``mapping`` (``mapping_key`` -> ``person_col``).
 
     With ``mapping=None`` the key itself is the person (``person_col`` is a copy of ``key_col``).
     The LEO lookups are not one-to-one: a person (AE_ID) can have several EDUKEYs, whose records
     the callers then sum; a key linked to several persons is given to the **smallest** person id,
-    so every record is counted exactly once - the rule of ``leokit.link.resolve_edukeys`` and
-    ``leokit.link.person_lookup`` (and of the kit's SQL: ``MIN(AE_ID) ... GROUP BY EDUKEY``).
-    Rows whose key has no mapping are dropped (``keep_unmatched=True``: kept, with a missing ``person_col``).
+    so every record is counted exactly once - the rule of ``leokit.linkage.resolve_edukeys`` and
+    ``leokit.linkage.person_lookup`` (and of the kit's SQL: ``MIN(AE_ID) ... GROUP BY EDUKEY``).
+    Rows whose key has no mapping are dropped, with a :class:`~leokit.errors.RowsDroppedWarning` saying how
+    many (``keep_unmatched=True``: kept, with a missing ``person_col``). The mapping is checked like its table
+    (:func:`check_mapping`) and the two keys are made the same kind first (text ``"123"`` against the number 123
+    would match nothing; padding is stripped), or refused naming both frames (``frame``: how ``df`` is named).
     """
     if mapping is None:
         out = df.copy()
         out[person_col] = out[key_col]
         return out
-    require_columns(mapping, [mapping_key, person_col], "person mapping")
+    mapping = check_mapping(mapping, mapping_key, person_col)
+    kind = {"EDUKEY": "str", "PUPILMATCHINGREFANONYMOUS": "str"}.get(mapping_key)
+    try:
+        df, mapping, notes = check_join_keys(df, key_col, frame, mapping, mapping_key,
+                                             _MAP_TABLES.get(mapping_key, "person mapping"), kind=kind)
+    except SchemaError as e:
+        raise _as_derivation_error(e) from None
+    if notes:
+        warnings.warn(f"{frame}: join keys normalised: " + "; ".join(notes), InputChangedWarning, stacklevel=3)
     m = mapping[[mapping_key, person_col]]
     m = m[(m[mapping_key].notna() & m[person_col].notna()).to_numpy(dtype=bool)]
     if not m[mapping_key].is_unique:  # one owner per key: the smallest person id
@@ -257,6 +333,11 @@ def attach_person(
         return out
     out = df.iloc[np.flatnonzero(keep)].reset_index(drop=True)
     out[person_col] = m[person_col].to_numpy()[pos[keep]]
+    n_miss = int(df[key_col].isna().sum())
+    warn_dropped(n_miss, len(df), frame, f"missing {key_col}", stacklevel=3)
+    warn_dropped(len(df) - len(out) - n_miss, len(df), frame,
+                 f"{key_col} not in the {_MAP_TABLES.get(mapping_key, 'person mapping')} (cannot be linked to a person)",
+                 stacklevel=3)
     return out
 
 

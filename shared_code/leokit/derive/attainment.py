@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from leokit.derive._common import (
+from leokit.derive._common import (check_input, Problem, 
     PMR,
     PUPIL_ID_NAMES,
     DerivationError,
@@ -115,6 +115,12 @@ def _ks4_parts(frame: pd.DataFrame, slot: str, extra: Sequence[str] = ()) -> lis
     name = _KS4_REGIMES[slot][0] if "ks4_regime" not in frame.columns else "KS4 (stacked)"
     pid = pick_column(frame, _KS4_PID, name)
     require_columns(frame, ["KS4_ACADYR"], name)
+    n_year = int(frame["KS4_ACADYR"].isna().sum())
+    if n_year:
+        raise DerivationError(f"{name}: {n_year:,} of {len(frame):,} rows have no KS4_ACADYR (declared not nullable); "
+                              "their KS4 year is unknown, so they would drop out of every cohort", table=name,
+                              problems=[Problem(name, "KS4_ACADYR", "no missing values (column is not nullable)",
+                                                f"{n_year} rows with missing values", "null")])
     if "ks4_regime" in frame.columns:
         reg = frame["ks4_regime"].astype(object).to_numpy()
         unknown = sorted({str(r) for r in pd.unique(reg)} - set(_KS4_REGIMES))
@@ -399,9 +405,11 @@ def highest_qualification_by_age(
         if education_records_lookup is None or pmr_lookup is None:
             raise DerivationError("highest_qualification_by_age: aims need education_records_lookup and pmr_lookup "
                                   "(RECORDID -> AE_ID -> PMR)")
-        require_columns(aims, ["RECORDID", "outcome", "NotionalNVQLev", "end_date", "start_date"], "aims")
-        require_columns(education_records_lookup, ["RECORDID", "AE_ID"], "education_records_lookup")
-        require_columns(pmr_lookup, ["AE_ID", "PUPILMATCHINGREFANONYMOUS"], "learner_ae_id_to_pmr_lookup")
+        aims = check_input(aims, "aims", ["RECORDID", "outcome", "NotionalNVQLev", "end_date", "start_date"])
+        education_records_lookup = check_input(education_records_lookup, "education_records_lookup", ["RECORDID", "AE_ID"],
+                                               check_key=False)
+        pmr_lookup = check_input(pmr_lookup, "learner_ae_id_to_pmr_lookup", ["AE_ID", "PUPILMATCHINGREFANONYMOUS"],
+                                 check_key=False)
         start = as_dates(aims["start_date"], "aims", "start_date")
         end = as_dates(aims["end_date"], "aims", "end_date")
         ay_s = start.dt.year + (start.dt.month >= 9).astype("float64")

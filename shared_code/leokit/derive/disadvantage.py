@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from leokit.derive._common import (
+from leokit.derive._common import (check_input, warn_dropped, 
     PMR,
     PUPIL_ID_NAMES,
     DerivationError,
@@ -51,10 +51,15 @@ def _year_keys(tables: Mapping, what: str) -> dict[int, pd.DataFrame]:
 
 def stack_census(tables: Mapping) -> pd.DataFrame:
     """Stack in-memory census frames (``{2011: frame}`` or ``{"spring_census_2011": frame}``) and keep main
-    records: :func:`leokit.load.stack_census` (``map_lsoa=False``: ``lsoa11cd`` is filled for 2011 LSOAs only)
-    followed by :func:`leokit.load.dedup_census`. The functions below accept the output of either."""
-    long = _stack_census(tables=_year_keys(tables, "stack_census"), map_lsoa=False, validate=False)
-    return dedup_census(long).reset_index(drop=True)
+    records: :func:`leokit.load.stack_census` (``map_lsoa=False``: ``lsoa11cd`` is filled for 2011 LSOAs only;
+    the frames are checked against the census schema, with what was normalised noted in its logged report)
+    followed by :func:`leokit.load.dedup_census`; the duplicate records dropped are counted in a
+    :class:`~leokit.errors.RowsDroppedWarning`. The functions below accept the output of either."""
+    long = _stack_census(tables=_year_keys(tables, "stack_census"), map_lsoa=False, validate=True)
+    out, rep = dedup_census(long, report=True)
+    for why, n in rep.dropped.items():
+        warn_dropped(n, rep.rows_in, "census (stack_census)", why)
+    return out.reset_index(drop=True)
 
 
 def _cohort(cohort: pd.DataFrame, fn: str) -> tuple[str, np.ndarray]:
@@ -217,7 +222,7 @@ def area_measures(
             if lsoa01_lookup is None:
                 raise DerivationError("area_measures: some census LSOAs are 2001 LSOAs (LLSOA) without lsoa11cd; pass "
                                       "lsoa01_lookup (lsoa01_lsoa11_lookup) or use leokit.load.stack_census")
-            require_columns(lsoa01_lookup, ["lsoa01cd", "lsoa11cd"], "lsoa01_lsoa11_lookup")
+            lsoa01_lookup = check_input(lsoa01_lookup, "lsoa01_lsoa11_lookup", ["lsoa01cd", "lsoa11cd"])
             first11 = (lsoa01_lookup.sort_values(["lsoa01cd", "lsoa11cd"]).drop_duplicates("lsoa01cd")
                        .set_index("lsoa01cd")["lsoa11cd"])
             l11 = np.where(need01, pd.Series(orig).map(first11).to_numpy(dtype=object), l11)
@@ -238,18 +243,18 @@ def area_measures(
                               "rename them", table="cohort")
     out = cohort.merge(home, on=pid, how="left", validate="m:1")
     if imd is not None:
-        require_columns(imd, ["lsoa11cd", "idaci_decile", "imd_decile"], "imd2019_lsoa11")
+        imd = check_input(imd, "imd2019_lsoa11", ["lsoa11cd", "idaci_decile", "imd_decile"])
         i = imd[["lsoa11cd", "idaci_decile", "imd_decile"]].drop_duplicates("lsoa11cd")
         out = out.merge(i, on="lsoa11cd", how="left")
         out["imd_quintile"] = np.ceil(as_numeric(out["imd_decile"], "imd2019_lsoa11", "imd_decile") / 2).astype("Int64")
         out["idaci_decile"] = out["idaci_decile"].astype("Int64")
         out["imd_decile"] = out["imd_decile"].astype("Int64")
     if polar4 is not None:
-        require_columns(polar4, ["lsoa11cd", "polar4_quintile"], "polar4_lsoa11")
+        polar4 = check_input(polar4, "polar4_lsoa11", ["lsoa11cd", "polar4_quintile"])
         out = out.merge(polar4[["lsoa11cd", "polar4_quintile"]].drop_duplicates("lsoa11cd"), on="lsoa11cd", how="left")
         out["polar4_quintile"] = out["polar4_quintile"].astype("Int64")
     if tundra is not None:
-        require_columns(tundra, ["lsoa11cd", "tundra_quintile"], "tundra_lsoa11")
+        tundra = check_input(tundra, "tundra_lsoa11", ["lsoa11cd", "tundra_quintile"])
         out = out.merge(tundra[["lsoa11cd", "tundra_quintile"]].drop_duplicates("lsoa11cd"), on="lsoa11cd", how="left")
         out["tundra_quintile"] = out["tundra_quintile"].astype("Int64")
     return out

@@ -1,7 +1,7 @@
 """Earnings per person and tax year: PAYE, self-assessment, total, real terms, annualised.
 
 All functions take the LEO tables as loaded (real column names) and an optional EDUKEY -> person
-mapping (``learner_ae_id_to_edukey_lookup`` or ``leokit.link.resolve_edukeys()``: columns ``AE_ID``,
+mapping (``learner_ae_id_to_edukey_lookup`` or ``leokit.linkage.resolve_edukeys()``: columns ``AE_ID``,
 ``EDUKEY``). With a mapping the output is keyed by ``AE_ID`` and a person's EDUKEYs are summed (an EDUKEY
 linked to several AE_IDs belongs to the smallest, so each record counts once); without one it is keyed
 by ``EDUKEY``.
@@ -10,6 +10,8 @@ Tax years keep the LEO coding (``TaxYear`` = 200405 for 6 April 2004 - 5 April 2
 
 from __future__ import annotations
 
+import warnings
+
 from importlib import resources
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from leokit.schema import FIRST_SA_TAX_YEAR
-from leokit.derive._common import (PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
+from leokit.errors import InputChangedWarning
+from leokit.derive._common import (check_input, warn_dropped, PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
                       require_columns)
 from leokit.derive.registry import derived
 
@@ -44,7 +47,7 @@ def _person_col(mapping, person_col):
     unit="GBP per tax year, nominal", valid_values=">= 0; missing if every record of the person-year is missing",
     caveats="Pay after at-source deductions (e.g. pension); HMRC sets negative values to 0; low earners at small "
             "employers may be missing from P14. A zero is kept as a zero (a record with no pay), not as missing. An "
-            "EDUKEY linked to several AE_IDs counts for the smallest AE_ID only (as leokit.link.resolve_edukeys).",
+            "EDUKEY linked to several AE_IDs counts for the smallest AE_ID only (as leokit.linkage.resolve_edukeys).",
     level="person-year", status="documented", output_key=[PERSON, "TaxYear"],
 )
 @derived(
@@ -61,17 +64,23 @@ def annual_paye_earnings(leo_earnings: pd.DataFrame, edukey_map: pd.DataFrame | 
 
     Returns columns ``[person, TaxYear, paye_earnings, n_edukeys_paye]``.
     """
+    # Earnings is checked as numbers below (negatives are floored at 0, as HMRC does, with a note)
     require_columns(leo_earnings, ["Edukey", "TaxYear", "Earnings"], "leo_earnings")
+    leo_earnings = check_input(leo_earnings, "leo_earnings", ["Edukey", "TaxYear"])
     pc = _person_col(edukey_map, person_col)
     d = leo_earnings[["Edukey", "TaxYear", "Earnings"]]
     ty = as_taxyear(d["TaxYear"], "leo_earnings")
     if ty is not d["TaxYear"]:
         d = d.assign(TaxYear=ty)
     if edukey_map is not None:
-        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
+        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc, frame="leo_earnings")
     else:
         d = d.rename(columns={"Edukey": pc}).assign(Edukey=lambda x: x[pc])
     v = as_numeric(d["Earnings"], "leo_earnings", "Earnings").to_numpy()
+    n_neg = int((v < 0).sum())
+    if n_neg:
+        warnings.warn(f"leo_earnings: column 'Earnings': {n_neg:,} negative values set to 0 (HMRC's rule)",
+                      InputChangedWarning, stacklevel=2)
     v = np.where(v < 0, 0.0, v)
     gid, out = group_index(d, [pc, "TaxYear"])
     ok = gid >= 0
@@ -115,9 +124,13 @@ def sa_earnings(leo_self_assessment: pd.DataFrame, edukey_map: pd.DataFrame | No
     pc = _person_col(edukey_map, person_col)
     d = leo_self_assessment[["Edukey", "TaxYear", "EARNINGS_SELF_EMPLOYMENT"]]
     d = d.assign(TaxYear=as_taxyear(d["TaxYear"], "leo_self_assessment"))
-    d = d[(d["TaxYear"] >= first_taxyear).to_numpy(dtype=bool)]
+    early = (d["TaxYear"] < first_taxyear).to_numpy(dtype=bool)
+    warn_dropped(int(early.sum()), len(d), "leo_self_assessment",
+                 f"TaxYear before {first_taxyear} (self-assessment is robust only from 2013/14)", stacklevel=2)
+    d = d[~early]
+    d = check_input(d, "leo_self_assessment", ["Edukey", "TaxYear"])  # kinds, range, duplicated records
     if edukey_map is not None:
-        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
+        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc, frame="leo_self_assessment")
     else:
         d = d.rename(columns={"Edukey": pc})
     v = as_numeric(d["EARNINGS_SELF_EMPLOYMENT"], "leo_self_assessment", "EARNINGS_SELF_EMPLOYMENT")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from leokit.years import idbr_source_year  # the IDBR extract rule is stated once, in leokit.years
 
-from leokit.derive._common import PERSON, as_numeric, as_taxyear, attach_person, group_index, map_unique, require_columns
+from leokit.derive._common import check_input, PERSON, as_numeric, as_taxyear, attach_person, group_index, map_unique, require_columns
 from leokit.derive.registry import derived
 
 __all__ = ["main_employer", "coworker_loo", "idbr_source_year"]
@@ -67,7 +67,7 @@ def main_employer(leo_earnings: pd.DataFrame, idbr_lookup: pd.DataFrame | None =
         >>> out["EDUKEY"].tolist(), out["main_enterprise"].notna().tolist()
         (['K1', 'K2'], [True, False])
     """
-    require_columns(leo_earnings, ["Edukey", "TaxYear", "main_enterprise"], "leo_earnings")
+    leo_earnings = check_input(leo_earnings, "leo_earnings", ["Edukey", "TaxYear", "main_enterprise"])
     pc = person_col or (PERSON if edukey_map is not None else "EDUKEY")
     cols = ["Edukey", "TaxYear", "main_enterprise"] + [c for c in ("enterprise_earnings", "Earnings", "Main_Section")
                                                        if c in leo_earnings.columns]
@@ -79,7 +79,7 @@ def main_employer(leo_earnings: pd.DataFrame, idbr_lookup: pd.DataFrame | None =
         if c in d.columns and not pd.api.types.is_numeric_dtype(d[c].dtype):
             d = d.assign(**{c: as_numeric(d[c], "leo_earnings", c)})
     if edukey_map is not None:
-        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc)
+        d = attach_person(d, "Edukey", edukey_map, mapping_key="EDUKEY", person_col=pc, frame="leo_earnings")
     else:
         d = d.rename(columns={"Edukey": pc})
     d = d.reset_index(drop=True)
@@ -106,7 +106,7 @@ def main_employer(leo_earnings: pd.DataFrame, idbr_lookup: pd.DataFrame | None =
     out = out.reset_index(drop=True)
     out["TaxYear"] = out["TaxYear"].astype("int64")
     if idbr_lookup is not None:
-        require_columns(idbr_lookup, ["ENTKEY", "SourceYear", "Employees", "SECTIONNAME"], "idbr_lookup")
+        idbr_lookup = check_input(idbr_lookup, "idbr_lookup", ["ENTKEY", "SourceYear", "Employees", "SECTIONNAME"])
         i = idbr_lookup[["ENTKEY", "SourceYear", "Employees", "SECTIONNAME"]].copy()
         i["SourceYear"] = i["SourceYear"].astype(str)
         i = i.drop_duplicates(["ENTKEY", "SourceYear"]).rename(

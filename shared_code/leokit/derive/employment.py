@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from leokit.schema import FIRST_SA_TAX_YEAR, LAST_TAX_YEAR, OUT_OF_WORK_BENEFITS
-from leokit.derive._common import (
+from leokit.derive._common import (check_input, warn_dropped, DerivationError, Problem, 
     PERSON,
     as_dates,
     as_numeric,
@@ -52,17 +52,28 @@ def _pc(mapping, person_col):
 def person_spells(spells: pd.DataFrame, edukey_map: pd.DataFrame | None = None, *, key_col: str = "EduKey",
                   person_col: str | None = None, frame: str = "spells", open_end: pd.Timestamp = _LAST_DAY) -> pd.DataFrame:
     """Spells re-keyed to persons and merged: ``[person, StartDate, EndDate]`` with disjoint, sorted spells."""
-    require_columns(spells, [key_col, "StartDate", "EndDate"], frame)
+    if frame in ("leo_employment", "leo_benefit"):
+        spells = check_input(spells, frame, [key_col, "StartDate", "EndDate"])  # kinds, dates in range, order
+    else:
+        require_columns(spells, [key_col, "StartDate", "EndDate"], frame)
     pc = _pc(edukey_map, person_col)
     d = spells[[key_col, "StartDate", "EndDate"]]
     if edukey_map is not None:
-        d = attach_person(d, key_col, edukey_map, mapping_key="EDUKEY", person_col=pc)[[pc, "StartDate", "EndDate"]]
+        d = attach_person(d, key_col, edukey_map, mapping_key="EDUKEY", person_col=pc,
+                          frame=frame)[[pc, "StartDate", "EndDate"]]
     else:
         d = d.rename(columns={key_col: pc})
     s = as_dates(d["StartDate"], frame, "StartDate").to_numpy("datetime64[ns]")
     e = as_dates(d["EndDate"], frame, "EndDate").to_numpy("datetime64[ns]")
     e = np.where(np.isnat(e), np.datetime64(open_end, "ns"), e)
     ok = ~np.isnat(s) & (e >= s)
+    warn_dropped(int(np.isnat(s).sum()), len(s), frame, "missing StartDate (a spell with no start cannot be placed)")
+    bad = ~np.isnat(s) & (e < s)
+    if bad.any():
+        raise DerivationError(f"{frame}: {int(bad.sum()):,} spells end before they start (EndDate < StartDate); fix "
+                              "or drop them first", table=frame,
+                              problems=[Problem(frame, "EndDate", "EndDate on or after StartDate",
+                                                f"{int(bad.sum())} rows ending before they start", "order")])
     d = pd.DataFrame({pc: d[pc].to_numpy()[ok], "StartDate": s[ok], "EndDate": e[ok]})
     return merge_intervals(d, [pc], "StartDate", "EndDate")
 
@@ -72,7 +83,8 @@ def person_spells(spells: pd.DataFrame, edukey_map: pd.DataFrame | None = None, 
     definition="Number of days of the tax year (6 April - 5 April) covered by at least one leo_employment spell of any "
                "of the person's EDUKEYs (spells merged first, so overlapping spells count once).",
     sources=[("leo_employment", "EduKey"), ("leo_employment", "StartDate"), ("leo_employment", "EndDate")],
-    unit="days", valid_values="1..366 (person-years without employment are absent; treat as 0)",
+    unit="days", valid_values="1..366 (person-years without employment are absent here; 0 for linked people with "
+                                  "no spell once attached by outcomes_at_age / outcomes_yag)",
     caveats="Missing EndDate = open spell, closed at 5 April 2021; missing StartDate drops the spell. Spell dates "
             "may be defaulted (UncertainStartDate/UncertainEndDate). Excludes self-employment. Following FFT "
             "(spell days intersecting the year).",
@@ -114,8 +126,10 @@ def days_employed(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame | None 
     unit="indicator", valid_values="0, 1",
     caveats="INFERRED for graduate outcomes: the 5-of-6-months October-March rule is from the DfE destination "
             "measures [DEST]; the LEO graduate-outcomes definition (and its treatment of SA-only workers and of "
-            "earnings thresholds) is not confirmed - an open question. Person-years without any spell are absent; "
-            "treat as 0.",
+            "earnings thresholds) is not confirmed - an open question. Person-years without any spell are absent from "
+            "this function's output; attached by outcomes_at_age / outcomes_yag / attach_outcomes the column is 0 for "
+            "a linked person with no spell (in a tax year the spells cover) and missing for the unlinkable - use it "
+            "as it is.",
     level="person-year", status="inferred", output_key=[PERSON, "TaxYear"],
 )
 def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame | None = None, *,
@@ -125,7 +139,10 @@ def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame 
 
     Returns ``[person, TaxYear, months_employed_oct_mar, sustained_employment]`` for every person-year with a
     spell touching the tax year (plus, with ``sa`` = output of :func:`sa_earnings`, person-years with positive
-    SA earnings, which count as sustained).
+    SA earnings, which count as sustained). A person-year with no spell is absent here; once attached with
+    :func:`leokit.derive.outcomes_at_age` / :func:`~leokit.derive.outcomes_yag` /
+    :func:`~leokit.derive.attach_outcomes` the column is correct as it stands: 0 for a linked person with no spell
+    (in an observed tax year the spells cover), missing (NaN) for the unlinkable.
     """
     pc = _pc(edukey_map, person_col)
     sp = person_spells(leo_employment, edukey_map, person_col=pc, frame="leo_employment") if spells is None else spells
@@ -189,7 +206,7 @@ def sustained_employment(leo_employment: pd.DataFrame, edukey_map: pd.DataFrame 
 def out_of_work_benefit_days(leo_benefit: pd.DataFrame, edukey_map: pd.DataFrame | None = None, *,
                              person_col: str | None = None) -> pd.DataFrame:
     """Out-of-work benefit days per person and tax year: ``[person, TaxYear, oow_benefit_days, any_oow_benefit]``."""
-    require_columns(leo_benefit, ["EduKey", "StartDate", "EndDate", "Benefit_type", "Out_of_work_benefit"], "leo_benefit")
+    leo_benefit = check_input(leo_benefit, "leo_benefit", ["EduKey", "StartDate", "EndDate", "Benefit_type", "Out_of_work_benefit"])
     pc = _pc(edukey_map, person_col)
     flag = as_numeric(leo_benefit["Out_of_work_benefit"], "leo_benefit", "Out_of_work_benefit").to_numpy() == 1
     code = leo_benefit["Benefit_type"].astype("string").str.strip().str.upper().isin(OUT_OF_WORK_BENEFITS).fillna(False)

@@ -13,7 +13,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from leokit.derive._common import PERSON, PMR, DerivationError, as_numeric, format_years, report_gap, require_columns, taxyear_code
+from leokit.derive._common import check_input, PERSON, PMR, DerivationError, Problem, as_numeric, format_years, report_gap, require_columns, require_rows, taxyear_code
+from leokit.schema import LAST_HESA_YEAR, get_schema
 from leokit.derive.disadvantage import _year_keys
 from leokit.derive.registry import derived
 from leokit.stack import stack_hesa as _stack_hesa
@@ -56,8 +57,9 @@ DEGREE_CLASS_LABELS = {"01": "first", "02": "upper second", "03": "lower second"
 
 def stack_hesa(tables: Mapping) -> pd.DataFrame:
     """Stack per-year HESA frames (``{2011: frame}`` or ``{"hesa_2011": frame}``) with an int ``hesa_year``
-    column: :func:`leokit.load.stack_hesa` on in-memory frames."""
-    return _stack_hesa(tables=_year_keys(tables, "stack_hesa"), validate=False)
+    column: :func:`leokit.load.stack_hesa` on in-memory frames, each checked against its year's schema (what was
+    normalised is noted in the logged report)."""
+    return _stack_hesa(tables=_year_keys(tables, "stack_hesa"), validate=True)
 
 
 def jacs_subject_group(codes: pd.Series) -> pd.Series:
@@ -99,8 +101,37 @@ def cah_subject_group(codes: pd.Series, mapping) -> pd.Series:
 
 
 def _hesa(hesa, cols):
+    """The stacked HESA frame, each year's rows checked against that year's declared schema (the columns used)."""
     require_columns(hesa, [HE_PMR, "hesa_year", *cols], "hesa (stacked with stack_hesa)")
-    return hesa
+    years = as_numeric(hesa["hesa_year"], "hesa (stacked with stack_hesa)", "hesa_year")
+    if len(hesa) == 0:
+        require_rows(hesa, "hesa (stacked with stack_hesa)")
+    if years.isna().any():
+        raise DerivationError(f"hesa (stacked with stack_hesa): {int(years.isna().sum()):,} rows have no hesa_year",
+                              table="hesa", problems=[Problem("hesa", "hesa_year", "no missing values",
+                                                              f"{int(years.isna().sum())} missing", "null")])
+    parts, changed = [], False
+    for y in sorted(pd.unique(years.to_numpy())):
+        rows = (years == y).to_numpy(dtype=bool)
+        try:
+            sch = get_schema(f"hesa_{int(y)}")
+        except KeyError:
+            continue  # not a year of the extract (a hand-made frame): no declared schema to check it against
+        use = [c for c in [HE_PMR, *cols] if c in sch.column_names]
+        sub = hesa[rows]
+        part = check_input(sub, sch.name, use, f"hesa_{int(y)} rows of the stacked HESA frame")
+        if part is not sub:  # something was normalised (and warned about)
+            changed = True
+            parts.append((rows, part, use))
+    if not changed:
+        return hesa
+    out = hesa.copy()
+    for rows, part, use in parts:
+        for c in use:
+            if out[c].dtype != part[c].dtype:
+                out[c] = out[c].astype(object)
+            out.loc[rows, c] = part[c].to_numpy()
+    return out
 
 
 def _subjects(d: pd.DataFrame, cah_groups, on_gap: str, fn: str) -> np.ndarray:
@@ -266,7 +297,7 @@ def degree_class(hesa: pd.DataFrame) -> pd.DataFrame:
 )
 def provider_tariff_group(ucas_applicants: pd.DataFrame, ucas_applications: pd.DataFrame) -> pd.DataFrame:
     """Tariff group of the accepted firm choice: ``[PupilMatchingRefAnonymous, application_cycle, provider_tariff_group]``."""
-    require_columns(ucas_applicants, [PMR, "unique_id_cycle", "accept_flag"], "ucas_applicants")
+    ucas_applicants = check_input(ucas_applicants, "ucas_applicants", [PMR, "unique_id_cycle", "accept_flag"])
     require_columns(ucas_applications, ["unique_id_cycle", "application_cycle", "app_response_june30",
                                         "he_provider_tariff_group"], "ucas_applications")
     a = ucas_applicants.loc[(as_numeric(ucas_applicants["accept_flag"], "ucas_applicants", "accept_flag") == 1).to_numpy(dtype=bool)
@@ -293,7 +324,7 @@ def provider_tariff_group_syn(persons: pd.DataFrame, syn_he_provider: pd.DataFra
                               provider_col: str = "he_entry_provider") -> pd.DataFrame:
     """Attach ``provider_tariff_group_syn`` to ``persons`` via their provider column (synthetic data only)."""
     require_columns(persons, [provider_col], "persons")
-    require_columns(syn_he_provider, ["HE_XINSTID01_ANON", "syn_tariff_group"], "syn_he_provider")
+    syn_he_provider = check_input(syn_he_provider, "syn_he_provider", ["HE_XINSTID01_ANON", "syn_tariff_group"])
     m = syn_he_provider[["HE_XINSTID01_ANON", "syn_tariff_group"]].drop_duplicates("HE_XINSTID01_ANON")
     m = m.rename(columns={"HE_XINSTID01_ANON": provider_col, "syn_tariff_group": "provider_tariff_group_syn"})
     return persons.merge(m, on=provider_col, how="left")

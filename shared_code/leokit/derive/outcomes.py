@@ -20,8 +20,14 @@ Every output row carries four flags, so that nobody is counted as a non-earner b
 * ``linkage_status`` (str): ``"not linkable"``, ``"linked, record"``, ``"linked, no record"`` - the same
   information as one label, for tables.
 
-So: an outcome column is missing where ``linked == 0`` (unknown), where ``has_record == 0`` (no record that
-year: decide explicitly whether that means zero earnings / not employed for *your* question - e.g.
+**Counts and indicators of spells are correct as they stand** (:data:`ZERO_WHEN_NO_RECORD`:
+``days_employed``, ``months_employed_oct_mar``, ``sustained_employment``, ``oow_benefit_days``,
+``any_oow_benefit``): 0 for a linked person with no spell in that frame in an observed tax year that the frame
+covers (no employment spell = not employed), ``NaN`` for the unlinkable, the unobserved and the tax years outside
+the frame's years. Use them as they are; no ``fillna(0)`` is needed.
+
+So: any other outcome column (earnings) is missing where ``linked == 0`` (unknown), where ``has_record == 0`` (no
+record that year: decide explicitly whether that means zero earnings / not employed for *your* question - e.g.
 ``df["paye_earnings"].where(df["linked"] == 0, df["paye_earnings"].fillna(0))``), where ``observed == 0``
 (after the data end; ``has_record`` is 0 there for linked people by construction, so filter on
 ``observed == 1`` first), or where the frame's own value is missing.
@@ -41,9 +47,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import warnings
+
+from leokit.errors import InputChangedWarning, SchemaError
 from leokit.schema import LAST_TAX_YEAR
+from leokit.validation import check_join_keys
 from leokit.years import yag_taxyear
 from leokit.derive._common import (
+    check_mapping,
     PERSON,
     DerivationError,
     as_numeric,
@@ -69,9 +80,13 @@ AGES = (25, 28, 30)
 #: The values of ``linkage_status``, in this order.
 LINKAGE_STATUSES = ("not linkable", "linked, record", "linked, no record")
 _FLAGS = ("observed", "linked", "has_record", "linkage_status")
+#: Outcome columns that are 0, not missing, for a linked person with no row in their frame (an observed tax year
+#: the frame covers): no spell means no days and no sustained employment. NaN for the unlinkable.
+ZERO_WHEN_NO_RECORD = ("days_employed", "months_employed_oct_mar", "sustained_employment", "oow_benefit_days",
+                       "any_oow_benefit")
 
 _WHY_MAP = ("edukey_map is required: it is the AE_ID -> EDUKEY lookup (learner_ae_id_to_edukey_lookup, or "
-            "leokit.link.resolve_edukeys()) that tells a person with no HMRC/DWP records (a non-earner) from a "
+            "leokit.linkage.resolve_edukeys()) that tells a person with no HMRC/DWP records (a non-earner) from a "
             "person who cannot be linked to those records at all (unknown); without it unlinkable people would "
             "silently count as non-earners")
 
@@ -79,7 +94,7 @@ _WHY_MAP = ("edukey_map is required: it is the AE_ID -> EDUKEY lookup (learner_a
 def linked_persons(edukey_map: pd.DataFrame | None, *, person_col: str = PERSON, caller: str = "linked_persons"):
     """The person ids that own at least one EDUKEY in ``edukey_map``, as a unique array.
 
-    Ownership follows the kit's rule (``leokit.link.resolve_edukeys``, :func:`leokit.derive.annual_paye_earnings`):
+    Ownership follows the kit's rule (``leokit.linkage.resolve_edukeys``, :func:`leokit.derive.annual_paye_earnings`):
     an EDUKEY that the lookup gives to several AE_IDs belongs to the smallest, so a person whose only EDUKEY is
     owned by another AE_ID is not linked (their records are counted for the owner). ``None`` raises
     :class:`DerivationError` explaining why the lookup is needed.
@@ -88,6 +103,7 @@ def linked_persons(edukey_map: pd.DataFrame | None, *, person_col: str = PERSON,
         raise DerivationError(f"{caller}: {_WHY_MAP}", table="edukey_map")
     pc = person_col if person_col in edukey_map.columns else PERSON
     require_columns(edukey_map, ["EDUKEY", pc], "edukey_map (learner_ae_id_to_edukey_lookup)")
+    edukey_map = check_mapping(edukey_map, "EDUKEY", pc)
     m = edukey_map[["EDUKEY", pc]]
     m = m[(m["EDUKEY"].notna() & m[pc].notna()).to_numpy(dtype=bool)]
     if not m["EDUKEY"].is_unique:
@@ -171,6 +187,7 @@ def attach_outcomes(frame: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataFr
     """
     require_columns(frame, [person_col, "TaxYear"], name)
     owners = linked_persons(edukey_map, person_col=person_col, caller=name)
+    frame = _align_person(frame, person_col, owners, name)
     taken = [c for c in _FLAGS if c in frame.columns]
     if taken:
         raise DerivationError(f"{name}: already has column(s) {taken}, which attach_outcomes adds; drop or rename "
@@ -178,6 +195,23 @@ def attach_outcomes(frame: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataFr
     out = frame.reset_index(drop=True)
     return _attach_flagged(out, outcomes, _is_linked(out[person_col], owners), person_col=person_col,
                            last_taxyear=last_taxyear, on_gap=on_gap, name=name)
+
+
+def _align_person(frame: pd.DataFrame, person_col: str, owners, what: str) -> pd.DataFrame:
+    """``frame`` with its person ids of the same kind as the lookup's (text ``"17"`` vs the number 17 would make
+    every person "not linkable"): cast with a warning, or refused naming both frames and the column."""
+    if person_col not in frame.columns or not len(owners):
+        return frame
+    own = pd.DataFrame({person_col: owners})
+    try:
+        out, _, notes = check_join_keys(frame, person_col, what, own, person_col, "edukey_map",
+                                        kind="int" if person_col == PERSON else None)
+    except SchemaError as e:
+        raise DerivationError(str(e), table=what, problems=e.problems) from None
+    if notes:
+        warnings.warn(f"{what}: person ids normalised to match the edukey_map: " + "; ".join(notes),
+                      InputChangedWarning, stacklevel=4)
+    return out
 
 
 def _is_linked(pid: pd.Series, owners) -> np.ndarray:
@@ -226,7 +260,11 @@ def _attach_flagged(out: pd.DataFrame, outcomes, linked: np.ndarray, *, person_c
             col = f[c]
             if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_extension_array_dtype(col.dtype):
                 v = col.to_numpy(dtype="float64")[idx] if len(col) else np.zeros(len(out))
-                cols[c] = np.where(hit & linked, v, np.nan)
+                if c in ZERO_WHEN_NO_RECORD:  # no spell = 0, where the frame could have had one
+                    covered = observed & (ty >= lo) & (ty <= hi)
+                    cols[c] = np.where(hit & linked, v, np.where(linked & covered, 0.0, np.nan))
+                else:
+                    cols[c] = np.where(hit & linked, v, np.nan)
             else:
                 cols[c] = col.iloc[idx].reset_index(drop=True).where(pd.Series(hit & linked))
     if gaps:
@@ -260,7 +298,7 @@ def _population(frame: pd.DataFrame, person_col: str, key: str, what: str, point
             f"{what}: {len(pd.unique(pid[dup])):,} {person_col} values occur in more than one row (e.g. {ex}); the "
             f"output has one row per person and {point_col}, so each person must appear once - de-duplicate first "
             f"(e.g. frame.drop_duplicates({person_col!r}) after choosing which row to keep). An AE_ID with several "
-            "PMRs is one person (leokit.link.person_lookup).", table=what)
+            "PMRs is one person (leokit.linkage.person_lookup).", table=what)
     k = as_numeric(frame[key], what, key)
     if k.isna().any():
         raise DerivationError(f"{what}: {int(k.isna().sum()):,} rows have no {key}; {hint}", table=what)
@@ -302,7 +340,7 @@ def outcomes_yag(graduates: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataF
     mapped to AE_ID with :func:`leokit.derive.pmr_to_person`; rows with a missing person id are kept and count as
     not linkable). ``outcomes``: a frame or list of frames keyed by ``[person_col, TaxYear]`` (one row each).
     ``edukey_map`` (required): the AE_ID -> EDUKEY lookup, ``learner_ae_id_to_edukey_lookup`` or
-    ``leokit.link.resolve_edukeys()``.
+    ``leokit.linkage.resolve_edukeys()``.
 
     Missing outcomes: ``linked == 0`` - the graduate cannot be linked to HMRC/DWP data, outcome unknown (never
     zero); ``has_record == 0`` - linked but no record in the frames that tax year (e.g. no PAYE employment);
@@ -326,6 +364,7 @@ def outcomes_yag(graduates: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataF
     """
     y = np.asarray(yags, dtype="int64")
     owners = linked_persons(edukey_map, person_col=person_col, caller="outcomes_yag")
+    graduates = _align_person(graduates, person_col, owners, "graduates")
     base, gy, linked = _population(graduates, person_col, "graduation_year", "graduates", y, "yag",
                                    "outcomes_yag needs graduates only: select the rows with a graduation_year "
                                    "(e.g. the output of leokit.derive.graduation)", owners)
@@ -382,6 +421,7 @@ def outcomes_at_age(cohort: pd.DataFrame, outcomes=None, *, edukey_map: pd.DataF
     """
     a = np.asarray(ages, dtype="int64")
     owners = linked_persons(edukey_map, person_col=person_col, caller="outcomes_at_age")
+    cohort = _align_person(cohort, person_col, owners, "cohort")
     base, c, linked = _population(cohort, person_col, "ks4_year", "cohort", a, "age",
                                   "every person needs the KS4 year that fixes their age (leokit.derive.ks4_attainment)",
                                   owners)

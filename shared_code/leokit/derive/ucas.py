@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leokit.derive._common import PMR, as_numeric, require_columns
+from leokit.derive._common import check_input, PMR, as_numeric, require_columns
 from leokit.derive.attainment import ALEVEL_TARIFF
 from leokit.derive.registry import derived
 
@@ -53,7 +53,7 @@ def ucas_alevel_points(ucas_qualifications: pd.DataFrame) -> pd.DataFrame:
     """Best-three A-level tariff points per applicant and cycle: ``[unique_id_cycle, ucas_predicted_points,
     ucas_achieved_points, ucas_n_predicted]`` (missing where the applicant has no such grades)."""
     q = ucas_qualifications
-    require_columns(q, ["unique_id_cycle", "qualification_status", "grade"], "ucas_qualifications")
+    q = check_input(q, "ucas_qualifications", ["unique_id_cycle", "qualification_status", "grade"])
     is_al = (q["qualification_description"].eq("GCE Advanced Level").fillna(False).to_numpy(dtype=bool)
              if "qualification_description" in q.columns else np.ones(len(q), bool))
     pts = pd.Series(q["grade"].to_numpy(dtype=object)).map(ALEVEL_TARIFF).to_numpy(dtype="float64")
@@ -120,7 +120,7 @@ def ucas_offers_and_placement(ucas_applicants: pd.DataFrame, ucas_applications: 
     """
     a = ucas_applicants
     ap = ucas_applications
-    require_columns(a, ["unique_id_cycle", "application_cycle", "accept_flag", "acceptance_route"], "ucas_applicants")
+    a = check_input(a, "ucas_applicants", ["unique_id_cycle", "application_cycle", "accept_flag", "acceptance_route"])
     require_columns(ap, ["unique_id_cycle", "inst_code_anon", "he_provider_tariff_group", "provider_decision_june30",
                          "app_response_june30"], "ucas_applications")
     if a["unique_id_cycle"].duplicated().any():

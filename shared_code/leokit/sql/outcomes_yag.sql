@@ -6,7 +6,8 @@
 --   work.graduates            (AE_ID, graduation_year)
 --   work.paye_earnings        (AE_ID, TaxYear, paye_earnings)        <- paye_earnings.sql
 --   work.sustained_employment (AE_ID, TaxYear, sustained_employment) <- sustained_employment.sql
--- Person-years without a record keep NULL outcomes; observed = 0 beyond the last tax year (202021).
+-- Person-years without a record keep NULL paye_earnings (sustained_employment is 0 for linked graduates:
+-- no spell); observed = 0 beyond the last tax year (202021).
 -- linked = 1 if the graduate owns an EDUKEY (an EDUKEY linked to several AE_IDs belongs to the smallest);
 -- a graduate who is not linked has unknown outcomes (NULL), never zero: has_record is NULL for them.
 WITH yags AS (
@@ -36,8 +37,13 @@ SELECT
          WHEN p.AE_ID IS NOT NULL OR s.AE_ID IS NOT NULL THEN 'linked, record'
          ELSE 'linked, no record' END AS linkage_status,
     p.paye_earnings,
-    s.sustained_employment
+    -- no employment spell = not in sustained employment: 0 for a linked graduate in an observed tax year the
+    -- employment table covers, NULL for the unlinkable (as leokit.derive.outcomes_yag, ZERO_WHEN_NO_RECORD)
+    CASE WHEN s.AE_ID IS NOT NULL THEN s.sustained_employment
+         WHEN o.AE_ID IS NOT NULL AND gr.TaxYear <= 202021 AND gr.TaxYear BETWEEN sr.lo AND sr.hi THEN 0
+         ELSE NULL END AS sustained_employment
 FROM grid AS gr
+CROSS JOIN (SELECT MIN(TaxYear) AS lo, MAX(TaxYear) AS hi FROM work.sustained_employment) AS sr
 LEFT JOIN owners AS o
     ON o.AE_ID = gr.AE_ID
 LEFT JOIN work.paye_earnings AS p

@@ -1,6 +1,6 @@
 -- Annual PAYE earnings per person (AE_ID) and tax year.
 -- Person: AE_ID via learner_ae_id_to_edukey_lookup; an EDUKEY linked to several AE_IDs belongs to the
--- smallest (MIN(AE_ID) ... GROUP BY EDUKEY), as in leokit.link.resolve_edukeys and the pandas functions.
+-- smallest (MIN(AE_ID) ... GROUP BY EDUKEY), as in leokit.linkage.resolve_edukeys and the pandas functions.
 -- Same definition as leokit.derive.annual_paye_earnings (with edukey_map = learner_ae_id_to_edukey_lookup).
 -- Portable: runs unchanged on DuckDB and SQL Server (T-SQL) once the schema prefixes are rendered
 -- (leokit.derive.sql.render: leo_i2. -> LEO_i2."<project>". on the SRS).

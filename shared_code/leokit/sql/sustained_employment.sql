@@ -2,7 +2,7 @@
 -- October-March of the tax year, the rule of DfE's destination measures [DEST]; its use for graduate
 -- outcomes, and that a month counts if a PAYE spell covers at least one day of it, are INFERRED.
 -- Person: AE_ID via learner_ae_id_to_edukey_lookup; an EDUKEY linked to several AE_IDs belongs to the
--- smallest (MIN(AE_ID) ... GROUP BY EDUKEY), as in leokit.link.resolve_edukeys and the pandas functions.
+-- smallest (MIN(AE_ID) ... GROUP BY EDUKEY), as in leokit.linkage.resolve_edukeys and the pandas functions.
 -- Same definition as leokit.derive.sustained_employment(leo_employment, edukey_map) (PAYE only, sa=None).
 -- Rows: every person-year with a spell touching the tax year (6 April - 5 April).
 -- A missing EndDate is an open spell, closed at 5 April 2021; a missing StartDate drops the spell.

@@ -1,6 +1,6 @@
 -- Total earnings (PAYE + self-assessment) per person (AE_ID) and tax year.
 -- Person: AE_ID via learner_ae_id_to_edukey_lookup; an EDUKEY linked to several AE_IDs belongs to the
--- smallest (MIN(AE_ID) ... GROUP BY EDUKEY), as in leokit.link.resolve_edukeys and the pandas functions.
+-- smallest (MIN(AE_ID) ... GROUP BY EDUKEY), as in leokit.linkage.resolve_edukeys and the pandas functions.
 -- Same definition as leokit.derive.total_earnings(annual_paye_earnings(...), sa_earnings(...)):
 --   SA from 2013/14 (TaxYear >= 201314) only; SA losses floored at 0 in the total; a person-year with
 --   only missing SA values has no SA row.

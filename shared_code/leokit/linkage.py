@@ -46,7 +46,8 @@ import pandas as pd
 
 from leokit.errors import CardinalityError, ChainReport, DropReport, LinkError, MatchReport, did_you_mean, finish
 from leokit.frames import find_column
-from leokit.read import resolve_table
+from leokit.read import resolve_checked
+from leokit.validation import check_join_keys, strip_key_padding
 from leokit.schema import PERSON, PMR
 
 __all__ = [
@@ -152,7 +153,8 @@ def link(
 
     Rows with a missing value in any key column never match (``pandas.merge`` would match NaN to
     NaN); with ``how="left"``/``"outer"`` they are kept unmatched, otherwise dropped and counted
-    as such. Keys of incompatible types (number vs text) raise :class:`~leokit.errors.LinkError`.
+    as such. Keys of incompatible types (number vs text) raise :class:`~leokit.errors.LinkError`. Trailing
+    blanks of text keys (SQL Server ``CHAR(n)`` padding) are stripped first, with a note in the report.
 
     Returns the joined frame (fresh RangeIndex); with ``report=True`` also a
     :class:`~leokit.errors.MatchReport` (rows on each side, matched/unmatched, pairs, rows out,
@@ -186,6 +188,16 @@ def link(
                             f"{kb} ({right[b].dtype}); convert one side first (e.g. .astype(str) or pd.to_numeric)")
     L = left.reset_index(drop=True)
     R = right.reset_index(drop=True)
+    pad_notes: list[str] = []
+    for side, X, keys in (("left", "L", lk), ("right", "R", rk)):
+        for k in keys:
+            frame = L if X == "L" else R
+            frame, n = strip_key_padding(frame, k, f"{side} frame of {label}")
+            pad_notes += n
+            if X == "L":
+                L = frame
+            else:
+                R = frame
     # an all-missing key column cannot match anything; give it the other side's dtype so that
     # pandas accepts the merge (it refuses e.g. float64 NaN against str)
     for a, b in zip(lk, rk):
@@ -249,6 +261,7 @@ def link(
         dropped_left=dropped_left, dropped_right=dropped_right,
         duplicates_left=pairs - matched_left, duplicates_right=pairs - matched_right, dropped=dropped,
     )
+    rep.notes.extend(pad_notes)
     rep.check()
     return finish(out, rep, report)
 
@@ -274,7 +287,7 @@ def resolve_edukeys(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None
     ``n_ae_id_for_edukey``, ``edukey_multi_ae_id`` (bool), ``multiplex`` (number of EDUKEYs owned
     by that AE_ID). Source: ``learner_ae_id_to_edukey_lookup`` (or ``lookups[...]``).
     """
-    raw = resolve_table("learner_ae_id_to_edukey_lookup", data_dir, lookups)
+    raw, notes = resolve_checked("learner_ae_id_to_edukey_lookup", data_dir, lookups, check_key=False)
     d, drops = _pairs(raw, PERSON, "EDUKEY", "learner_ae_id_to_edukey_lookup")
     g = d.groupby("EDUKEY", sort=True)[PERSON].agg(["min", "nunique"]).reset_index()
     out = pd.DataFrame({"EDUKEY": g["EDUKEY"], PERSON: g["min"], "n_ae_id_for_edukey": g["nunique"].astype("int64")})
@@ -289,6 +302,7 @@ def resolve_edukeys(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None
         counts={"EDUKEYs": len(out), "AE_IDs owning EDUKEYs": int(out[PERSON].nunique()),
                 "EDUKEYs with several AE_IDs": n_multi,
                 "AE_IDs with several EDUKEYs": int((out.groupby(PERSON).size() > 1).sum())},
+        notes=notes,
     )
     rep.check()
     return finish(out, rep, report)
@@ -296,7 +310,7 @@ def resolve_edukeys(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None
 
 def resolve_recordids(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None = None, report: bool = False):
     """One row per RECORDID with its AE_ID (smallest if several; flag ``recordid_multi_ae_id``)."""
-    raw = resolve_table("education_records_lookup", data_dir, lookups)
+    raw, notes = resolve_checked("education_records_lookup", data_dir, lookups, check_key=False)
     d, drops = _pairs(raw, "RECORDID", PERSON, "education_records_lookup")
     g = d.groupby("RECORDID", sort=True)[PERSON].agg(["min", "nunique"]).reset_index()
     out = pd.DataFrame({"RECORDID": g["RECORDID"], PERSON: g["min"]})
@@ -307,6 +321,7 @@ def resolve_recordids(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | No
                  "repeated (RECORDID, AE_ID) rows": drops["repeated pair"],
                  "extra AE_IDs of a RECORDID (smallest kept)": len(d) - len(out)},
         counts={"RECORDIDs with several AE_IDs": int(out["recordid_multi_ae_id"].sum())},
+        notes=notes,
     )
     rep.check()
     return finish(out, rep, report)
@@ -326,7 +341,7 @@ def person_lookup(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None =
     the lookup are not in the table (they cannot be linked). Aggregate outcomes with
     :func:`outcomes_by_person` (all EDUKEYs), not through the single ``EDUKEY`` column here.
     """
-    raw = resolve_table("learner_ae_id_to_pmr_lookup", data_dir, lookups)
+    raw, notes = resolve_checked("learner_ae_id_to_pmr_lookup", data_dir, lookups, check_key=False)
     d, drops = _pairs(raw, PERSON, "PUPILMATCHINGREFANONYMOUS", "learner_ae_id_to_pmr_lookup")
     d = d.rename(columns={"PUPILMATCHINGREFANONYMOUS": PMR})
     g = d.groupby(PMR, sort=True)[PERSON].agg(["min", "nunique"]).reset_index()
@@ -355,6 +370,7 @@ def person_lookup(data_dir=None, *, lookups: Mapping[str, pd.DataFrame] | None =
                 "AE_IDs with several PMRs": int((out.groupby(PERSON).size() > 1).sum()),
                 "PMRs whose AE_ID owns no EDUKEY": int((out["multiplex"] == 0).sum()),
                 "PMRs whose AE_ID owns several EDUKEYs": int((out["multiplex"] > 1).sum())},
+        notes=notes,
     )
     rep.check()
     chain = ChainReport(name="person_lookup", steps=[rep, ek_rep])
@@ -404,6 +420,12 @@ def _detect_id(df: pd.DataFrame, id_col: str | None) -> tuple[str, str]:
     return found[0]
 
 
+#: The lookup each kind of id is resolved through, and the declared kind of that id.
+_ID_TABLES = {"pmr": "learner_ae_id_to_pmr_lookup", "recordid": "education_records_lookup",
+              "edukey": "learner_ae_id_to_edukey_lookup"}
+_ID_KINDS = {"pmr": "str", "recordid": "int", "edukey": "str"}
+
+
 def add_ae_id(
     df: pd.DataFrame,
     id_col: str | None = None,
@@ -441,8 +463,12 @@ def add_ae_id(
     if flag in df.columns:
         raise LinkError(f"add_ae_id: the frame already has a column {flag!r}")
     m = m.rename(columns={key: "__leokit_id", PERSON: person_col})
+    table = _ID_TABLES[kind]
+    df, m, notes = check_join_keys(df, col, "frame", m, "__leokit_id", table, kind=_ID_KINDS[kind])
+    notes = [n.replace("'__leokit_id'", repr(key)) for n in notes]
     out, rep = link(df, m, left_on=col, right_on="__leokit_id", how=how, expect="m:1",
                     name=f"add_ae_id: {col} -> {person_col}", report=True)
+    rep.notes.extend(notes)
     out = out.drop(columns="__leokit_id")
     if flag in out.columns:
         out[flag] = out[flag].astype("boolean")
@@ -458,6 +484,7 @@ def outcomes_by_person(
     data_dir=None,
     lookups: Mapping[str, pd.DataFrame] | None = None,
     person_col: str = PERSON,
+    table: str = "outcomes",
     report: bool = False,
 ):
     """Sum an EDUKEY-keyed outcome table to one row per person (AE_ID) and ``by`` (default TaxYear).
@@ -467,6 +494,10 @@ def outcomes_by_person(
     dropped (counted in the report). Sums use ``min_count=1``: all-missing stays missing.
     Adds ``n_edukeys`` (distinct EDUKEYs contributing to the row).
 
+    The EDUKEYs of both sides are made the same kind first (text vs numbers cast to text, padding stripped;
+    noted in the report, where ``table`` names the outcome table, e.g. ``"leo_earnings"``); an empty outcome
+    table is refused.
+
     Returns ``[person_col, *by, *value_cols, n_edukeys]``; ``report=True`` returns
     ``(frame, ChainReport[link step, aggregation step])``.
     """
@@ -475,10 +506,17 @@ def outcomes_by_person(
     for c in vals + by:
         if c not in outcomes.columns:
             raise LinkError(f"outcomes_by_person: no column {c!r} in the outcome table")
-    m = resolve_edukeys(data_dir, lookups=lookups)[["EDUKEY", PERSON]]
-    m = m.rename(columns={"EDUKEY": "__leokit_id", PERSON: "__leokit_person"})
-    linked, lrep = link(outcomes[[ek_col] + by + vals], m, left_on=ek_col, right_on="__leokit_id", how="inner",
+    m, ek_rep = resolve_edukeys(data_dir, lookups=lookups, report=True)
+    m = m[["EDUKEY", PERSON]].rename(columns={"EDUKEY": "__leokit_id", PERSON: "__leokit_person"})
+    if len(outcomes) == 0:
+        raise LinkError(f"outcomes_by_person: table {table!r} has 0 rows (nothing to sum)")
+    left, m, notes = check_join_keys(outcomes[[ek_col] + by + vals], ek_col, table, m, "__leokit_id",
+                                     "learner_ae_id_to_edukey_lookup", kind="str")
+    notes = list(ek_rep.notes) + notes
+    notes = [n.replace("'__leokit_id'", "'EDUKEY'") for n in notes]
+    linked, lrep = link(left, m, left_on=ek_col, right_on="__leokit_id", how="inner",
                         expect="m:1", name=f"outcomes_by_person: {ek_col} -> {person_col}", report=True)
+    lrep.notes.extend(notes)
     linked = linked.drop(columns="__leokit_id").rename(columns={"__leokit_person": person_col})
     keys = [person_col] + by
     if linked.empty:
