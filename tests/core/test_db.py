@@ -401,3 +401,92 @@ def test_to_srs_sql_keeps_the_meaning(duck):
 
     pd.testing.assert_frame_equal(rows(back), rows(duck), check_dtype=False)
     assert "median" not in tsql.lower() and "quantile" not in tsql.lower()
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation (connect(validate=True), the default): the loader's checks, a bad table breaks only itself
+# ----------------------------------------------------------------------------------------------
+def _earnings_with(data_dir: Path, valid, **cells) -> Path:
+    e = valid("leo_earnings", 6)
+    for col, (row, value) in cells.items():
+        e.loc[row, col] = value
+    (data_dir / "leo_i2").mkdir(exist_ok=True)
+    e.to_parquet(data_dir / "leo_i2" / "leo_earnings.parquet", index=False)
+    return data_dir
+
+
+def test_validation_reports_what_the_loader_reports(dbdir, valid):
+    from leokit.errors import SchemaError
+    from leokit.load import load_table
+
+    _earnings_with(dbdir, valid, Earnings=(2, -250), TaxYear=(3, 199900))
+    with pytest.warns(UserWarning, match=r"1 table\(s\) failed to read or to validate.*\n  leo_i2\.leo_earnings: "
+                                         r"table 'leo_earnings', column 'TaxYear': expected values in \[200304, 202021\]"):
+        con = db.connect(dbdir)
+    with con:
+        assert list(con.problems) == ["leo_i2.leo_earnings"] and con.validated
+        err = con.problems["leo_i2.leo_earnings"]
+        with pytest.raises(SchemaError) as loaded:
+            load_table("leo_earnings", dbdir)
+        assert [str(p) for p in err.problems] == [str(p) for p in loaded.value.problems]  # word for word
+        assert str(err) == str(loaded.value)
+        assert "found 1 row out of range (e.g. -250)" in str(err)
+        with pytest.raises(SchemaError, match=r"column 'Earnings': expected values in \[0, 10000000\]"):
+            con.sql("SELECT median(Earnings) FROM leo_i2.leo_earnings")
+        with pytest.raises(SchemaError):  # any spelling of the name
+            con.execute("SELECT * FROM LEO_I2.Leo_Earnings")
+        # the other tables answer; the broken one keeps its columns for DESCRIBE / information_schema
+        assert con.execute("SELECT count(*) FROM npd_i2.KS4Pupil_2002_to_2014").fetchone()[0] == 3
+        cols = [r[0] for r in con.execute("DESCRIBE leo_i2.leo_earnings").fetchall()]
+        assert cols[:3] == ["Edukey", "TaxYear", "Earnings"]
+    with pytest.raises(SchemaError, match="column 'Earnings'"):
+        with pytest.warns(UserWarning):
+            db.query("SELECT count(*) FROM leo_i2.leo_earnings", dbdir)
+    with pytest.warns(UserWarning):
+        assert db.query("SELECT count(*) AS n FROM public.imd2019_lsoa11", dbdir)["n"].tolist() == [2]
+
+
+def test_extra_columns_follow_the_loaders_extra_option(dbdir, valid):
+    e = valid("leo_earnings", 6)
+    e["my_note"] = "x"
+    e.to_parquet(dbdir / "leo_i2" / "leo_earnings.parquet", index=False)
+    with pytest.warns(UserWarning, match=r"column 'my_note': expected only declared columns"):
+        db.connect(dbdir).close()
+    with pytest.warns(UserWarning, match=r"1 undeclared column\(s\) not validated: \['my_note'\]"):
+        con = db.connect(dbdir, extra="warn")
+    with con:
+        assert con.problems == {} and con.sql("SELECT count(my_note) FROM leo_i2.leo_earnings").fetchall()[0][0] == 6
+    with db.connect(dbdir, extra="ignore") as con:
+        assert con.problems == {}
+    with pytest.raises(ValueError, match="extra must be"):
+        db.connect(dbdir, extra="no")
+
+
+def test_a_broken_table_stays_broken_in_a_file_database(dbdir, valid, tmp_path):
+    _earnings_with(dbdir, valid, Earnings=(0, -1))
+    path = str(tmp_path / "kit.duckdb")
+    with pytest.warns(UserWarning):
+        db.connect(dbdir, path).close()
+    with db.connect(tmp_path / "unused", path, read_only=True) as con:  # no .problems: the view's own error
+        assert con.problems == {}
+        with pytest.raises(duckdb.Error, match=r"leokit\.db: the table leo_i2\.leo_earnings cannot be queried: "
+                                               r"table 'leo_earnings', column 'Earnings'"):
+            con.sql("SELECT count(*) FROM leo_i2.leo_earnings").fetchall()
+        assert con.sql("SELECT count(*) FROM public.imd2019_lsoa11").fetchall()[0][0] == 2
+
+
+def test_validation_keeps_the_views_and_casts_of_valid_files(dbdir):
+    with db.connect(dbdir) as con:
+        assert con.problems == {} and con.empty_tables == [] and con.unchecked == ["truth.truth_person"]
+        assert "broken" not in repr(con)
+
+
+def test_pandas_index_columns_are_dropped_as_the_loader_drops_them(dbdir, valid):
+    e = valid("leo_earnings", 6)
+    e.index = [3, 1, 4, 1, 5, 9]  # not a range: pandas stores it as a column
+    e.to_parquet(dbdir / "leo_i2" / "leo_earnings.parquet")  # writes __index_level_0__
+    assert "__index_level_0__" in pq.read_schema(dbdir / "leo_i2" / "leo_earnings.parquet").names
+    with db.connect(dbdir) as con:
+        assert con.problems == {}
+        cols = [r[0] for r in con.execute("DESCRIBE leo_i2.leo_earnings").fetchall()]
+        assert "__index_level_0__" not in cols and len(cols) == len(e.columns)
