@@ -409,6 +409,15 @@ def _example(v) -> str:
     return repr(v)
 
 
+def _missing_example(kind: str) -> str:
+    """How the loader shows a missing key value: NaN in numeric and (pandas 3) text columns, NaT in dates."""
+    if kind == "date":
+        return "NaT"
+    if kind == "str" and pd.api.types.is_object_dtype(pd.Series(["a", None]).dtype):
+        return "None"  # pandas 2: text is object dtype, missing text stays None
+    return "nan"
+
+
 def _examples(values) -> str:
     return ", ".join(_example(v) for v in list(values)[:_MAX_EXAMPLES])
 
@@ -440,7 +449,7 @@ def _kind_status(field: pa.Field, kind: str) -> tuple[str, str | None]:
     dt = _pandas_dtype(field)
     if kind == "date" and fam == "timestamp":
         return "bad", f"dtype {dt} (timezone-aware; use .dt.tz_localize(None))"
-    return "bad", f"dtype {dt} (the Parquet file stores {field.type})"
+    return "bad", f"dtype {dt}"
 
 
 def _value_sql(col: str, field: pa.Field) -> str:
@@ -469,13 +478,19 @@ def _structural_problems(ts: _schema.TableSchema, names: list[str], extra: str) 
     return []
 
 
-def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: str) -> tuple[list[Problem], int]:
+def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: str,
+                 ordered: str | None = None) -> tuple[list[Problem], int]:
     """Every problem ``leokit.load_table`` would raise for this file, found with aggregate queries on ``src``
-    (a ``read_parquet(...)`` expression); and the number of rows. Memory does not grow with the table."""
+    (a ``read_parquet(...)`` expression); and the number of rows. Memory does not grow with the table.
+
+    ``ordered``: ``src`` read with ``file_row_number``, so that examples come in file order as the
+    loader shows them (None: examples sorted)."""
     table = ts.name
     fields = [f for f in sch if not _index_column(f.name)]
     names = [f.name for f in fields]
     problems = _structural_problems(ts, names, extra)
+    if "file_row_number" in names:
+        ordered = None
     repeated = {n for n in names if names.count(n) > 1}
     by_name = {f.name: f for f in fields if f.name not in repeated}
     key = set(ts.key or ())
@@ -491,6 +506,8 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
         per_col[col.name] = []
         if state == "bad":
             per_col[col.name] = [Problem(table, col.name, _KIND_EXPECTED[col.kind], found, "kind")]
+            if _family(f.type) in ("int", "bool"):  # with missing values the loader holds them as float64
+                checks.append((col.name, "kind-null", f"{_q(col.name)} IS NULL", _q(col.name)))
             continue
         v = _value_sql(col.name, f)
         if state == "whole":
@@ -515,7 +532,7 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
                 hi = _num(col.max) if col.max is not None else None
             out = " OR ".join([f"{x} < {lo}"] * (lo is not None) + [f"{x} > {hi}"] * (hi is not None))
             checks.append((col.name, "range", f"{v} IS NOT NULL AND ({out})", v))
-        if col.name in key and col.kind == "str":
+        if col.name in key and col.kind == "str" and col.values is None:  # (a code list refuses 'A ' already)
             # SQL Server ignores trailing blanks when it compares text ('A ' = 'A'): such a key would join
             # differently in the SRS than here, so it is refused (the loader's str check lets it pass).
             checks.append((col.name, "blanks", f"{v} LIKE '% '", v))
@@ -524,6 +541,12 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
         counts = con.execute(f"SELECT {agg} FROM {src}").fetchone()
         n_rows = int(counts[0])
         for (name, check, cond, v), n in zip(checks, counts[1:]):
+            if check == "kind-null":
+                if n:
+                    p = per_col[name][0]
+                    per_col[name] = [Problem(p.table, p.column, p.expected,
+                                             re.sub(r"^dtype \S+", "dtype float64", p.found), p.check)]
+                continue
             if not n or status.get(name) == "bad":
                 continue
             col = ts.column(name)
@@ -531,8 +554,12 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
                 per_col[name].append(Problem(table, name, "no missing values (column is not nullable)",
                                              f"{_rows(n)} with missing values", "null"))
                 continue
-            ex = _examples(r[0] for r in con.execute(
-                f"SELECT DISTINCT {v} FROM {src} WHERE {cond} ORDER BY 1 LIMIT {_MAX_EXAMPLES}").fetchall())
+            if check == "whole" or ordered is None:  # the loader sorts non-whole values (np.unique)
+                ex_sql = f"SELECT DISTINCT {v} FROM {src} WHERE {cond} ORDER BY 1 LIMIT {_MAX_EXAMPLES}"
+            else:  # the others in the order of the file (pd.unique)
+                ex_sql = (f"SELECT {v} FROM {ordered} WHERE {cond} GROUP BY 1 ORDER BY min(file_row_number) "
+                          f"LIMIT {_MAX_EXAMPLES}")
+            ex = _examples(r[0] for r in con.execute(ex_sql).fetchall())
             if check == "whole":
                 f = by_name[name]
                 dt = _pandas_dtype(f)
@@ -564,8 +591,15 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
             dups = (f"SELECT {cols}, count(*) AS _n FROM {src} GROUP BY {group} HAVING count(*) > 1")
             n_keys, n_dup = con.execute(f"SELECT count(*), coalesce(sum(_n), 0) FROM ({dups})").fetchone()
             if n_keys:
-                ex_rows = con.execute(f"SELECT {group} FROM ({dups}) ORDER BY {group} LIMIT {_MAX_EXAMPLES}").fetchall()
-                ex_s = "; ".join("(" + ", ".join(_example(x) for x in r) + ")" for r in ex_rows)
+                if ordered is None:
+                    ex_sql = f"SELECT {group} FROM ({dups}) ORDER BY {group} LIMIT {_MAX_EXAMPLES}"
+                else:
+                    ex_sql = (f"SELECT {cols} FROM {ordered} GROUP BY {group} HAVING count(*) > 1 "
+                              f"ORDER BY min(file_row_number) LIMIT {_MAX_EXAMPLES}")
+                ex_rows = con.execute(ex_sql).fetchall()
+                kinds = [ts.column(k).kind for k in ts.key]
+                ex_s = "; ".join("(" + ", ".join(_missing_example(kd) if x is None else _example(x)
+                                                 for x, kd in zip(r, kinds)) + ")" for r in ex_rows)
                 key_problem = Problem(table, ", ".join(ts.key), f"unique key ({', '.join(ts.key)})",
                                       f"{_rows(int(n_dup))} sharing {int(n_keys)} duplicated key value(s) (e.g. {ex_s})",
                                       "key")
@@ -587,7 +621,7 @@ def _file_state(path: Path) -> tuple:
     return tuple(out)
 
 
-def _check_table_cached(con, ts, path: Path, src: str, sch: pa.Schema, extra: str) -> tuple[list[Problem], int]:
+def _check_table_cached(con, ts, path: Path, opts: str, sch: pa.Schema, extra: str) -> tuple[list[Problem], int]:
     try:
         key = (ts.name, _file_state(path), extra, str(sch))
     except OSError:
@@ -595,7 +629,11 @@ def _check_table_cached(con, ts, path: Path, src: str, sch: pa.Schema, extra: st
     if key is not None and key in _CHECKED:
         problems, n = _CHECKED[key]
         return list(problems), n
-    problems, n = _check_table(con, ts, src, sch, extra)
+    if not any(not _index_column(f.name) for f in sch):  # no columns at all: DuckDB cannot read it, nothing to scan
+        return _structural_problems(ts, [], extra), _num_rows(path) or 0
+    src = _read_sql(path, opts)
+    ordered = None if path.is_dir() else _read_sql(path, opts + ", file_row_number = true")
+    problems, n = _check_table(con, ts, src, sch, extra, ordered)
     if key is not None:
         if len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.clear()
@@ -900,7 +938,7 @@ def connect(data_dir=None, database: str = ":memory:", *, read_only: bool = Fals
             if sch is None:
                 err = SchemaError(row.table, [Problem(row.table, None, "a readable Parquet file", read_error, "read")])
             elif validate and ts is not None:
-                probs, n = _check_table_cached(con, ts, path, _read_sql(path, opts), sch, extra)
+                probs, n = _check_table_cached(con, ts, path, opts, sch, extra)
                 err = SchemaError(ts.name, probs) if probs else None
             else:
                 n = _num_rows(path)
