@@ -51,13 +51,14 @@ works. The census stack fails with its census tables rather than lose a year. A 
 rows is served and listed in one warning (``con.empty_tables``). Tables without a declared
 schema (the undeclared ``truth_*`` answer keys, your own files) are read but not validated (``con.unchecked``).
 
-Cost (measured on 2 shared cores): without validation ``connect()`` takes 0.2 s on
-``data_synthetic/`` (61 tables, 1.8 million rows) and 0.2 s on a 20,000-pupil data set (14.5 million
-rows); with it, the first ``connect()`` of a process takes about 2.7 s and 12 s (the pandas
-loader needs 2.9 s and 14 s to load and validate the same declared tables). The results are kept
-for the process, by file path, size and modification time: connecting again to unchanged files
-(every :func:`query` call does) takes 0.3-0.5 s. ``validate=False`` skips the data checks (each
-file must still be readable Parquet).
+Cost (measured on 2 cores shared with other jobs, so give or take a third): before validation
+existed ``connect()`` took 0.16 s on ``data_synthetic/`` (61 tables, 1.8 million rows) and 0.18 s on
+a 20,000-pupil data set (14.5 million rows); with ``validate=False`` it takes 0.25-0.4 s. With
+validation the first ``connect()`` of a process takes about 3 s and 12 s (the pandas loader needs
+2.9 s and 14 s to load and validate the same declared tables); the time grows with the number of
+rows. The results are kept for the process, by file path, size and modification time: connecting
+again to unchanged files (every :func:`query` call does) takes 0.2-0.4 s. ``validate=False`` skips
+the data checks (each file must still be readable Parquet).
 
 Names
 -----
@@ -109,7 +110,7 @@ from leokit.srs import PROJECT_ENV_VAR, TSQL_FUNCTIONS, srs_dialect, srs_name, s
 from leokit.validation import validate as _validate
 
 __all__ = ["connect", "query", "views", "srs_name", "to_srs_sql", "srs_project", "srs_dialect",
-           "census_long_sql", "Connection", "DataFolderError", "SRSTranslationError",
+           "census_long_sql", "Connection", "DataFolderError", "SRSTranslationError", "SchemaError",
            "SRS_DATABASES", "SCHEMAS", "PROJECT_ENV_VAR", "CENSUS_VIEW", "TSQL_FUNCTIONS"]
 
 

@@ -52,7 +52,9 @@ def tsql_quote(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _check_project(project: str, source: str = "") -> str:
+def _check_project(project: str | int, source: str = "") -> str:
+    if isinstance(project, int) and not isinstance(project, bool) and project >= 0:
+        project = str(project)  # a project number given as a number
     if not isinstance(project, str):
         raise SRSTranslationError("project", f"SRS project {project!r}{source}: expected the project number as text, "
                                              f"e.g. '12345', got {type(project).__name__}")
@@ -73,7 +75,7 @@ def _tsql_name(name: str, what: str) -> str:
     return name if _PLAIN_NAME.fullmatch(name) else tsql_quote(name)
 
 
-def srs_project(project: str | None = None) -> str:
+def srs_project(project: str | int | None = None) -> str:
     """The SRS project number: ``project`` if given, else ``$LEOKIT_SRS_PROJECT``, else a placeholder.
 
     Raises :class:`~leokit.errors.SRSTranslationError` (a ``ValueError``) for a project id that is not a

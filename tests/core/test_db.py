@@ -292,6 +292,7 @@ def test_srs_names(monkeypatch):
     monkeypatch.delenv(db.PROJECT_ENV_VAR)
     assert db.srs_name("leo_earnings") == 'LEO_i2."<project number>".leo_earnings'
     assert db.srs_name("leo_earnings", "1234") == 'LEO_i2."1234".leo_earnings'
+    assert db.srs_name("leo_earnings", 1234) == 'LEO_i2."1234".leo_earnings'  # a number is a project number
     assert db.srs_name("learners", "1234") == 'LILR_i2."1234".learners'
     assert db.srs_name("spring_census_2011", "1234") == 'npd_i2."1234".spring_census_2011'
     with pytest.raises(ValueError, match="not an SRS database"):
@@ -490,3 +491,15 @@ def test_pandas_index_columns_are_dropped_as_the_loader_drops_them(dbdir, valid)
         assert con.problems == {}
         cols = [r[0] for r in con.execute("DESCRIBE leo_i2.leo_earnings").fetchall()]
         assert "__index_level_0__" not in cols and len(cols) == len(e.columns)
+
+
+def test_an_unreadable_undeclared_table_is_broken_alone(dbdir):
+    (dbdir / "truth").mkdir(exist_ok=True)
+    (dbdir / "truth" / "truth_extra.parquet").write_bytes(b"PAR1 not really")
+    with pytest.warns(UserWarning, match=r"truth\.truth_extra: table 'truth_extra': expected a readable Parquet file"):
+        con = db.connect(dbdir)
+    with con:
+        assert list(con.problems) == ["truth.truth_extra"]
+        with pytest.raises(db.SchemaError, match="readable Parquet"):
+            con.sql("SELECT * FROM truth.truth_extra")
+        assert con.sql("SELECT sum(x) FROM truth.truth_person").fetchall()[0][0] == 3
