@@ -432,3 +432,15 @@ def test_to_srs_sql_escapes_hostile_names_in_the_query():
     out = db.to_srs_sql("SELECT * FROM public.t", public='My "Proj".dbo', pretty=False)
     t = _one_table(out.removeprefix("SELECT * FROM "))
     assert (t.catalog, t.db, t.name) == ('My "Proj"', "dbo", "t")
+
+
+def test_census_long_sql_quotes_a_hostile_lookup_name():
+    cols = ["PupilMatchingRefAnonymous_spr11", "LLSOA_spr11"]
+    sql = db.census_long_sql({2011: cols}, lsoa_lookup='public.x"; CREATE TABLE pwn AS SELECT 1; --')
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA npd_i2; CREATE SCHEMA public")
+    con.execute(f"CREATE TABLE npd_i2.spring_census_2011 AS SELECT 'p1' AS {cols[0]}, 'E01000001' AS {cols[1]}")
+    con.execute('CREATE TABLE public."x""; CREATE TABLE pwn AS SELECT 1; --" AS '
+                "SELECT 'E01000001' AS lsoa01cd, 'E01000002' AS lsoa11cd")
+    assert con.execute(sql).fetchall()[0][-2:] == ("E01000002", 0)  # the lookup was read by its (odd) name
+    assert "pwn" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
