@@ -12,6 +12,12 @@ SQL Server lacks ...). Set the project once in the environment variable ``LEOKIT
 (read by :func:`srs_project`) or pass ``project=``. ``public`` tables (area lookups) are not in
 the SRS databases: load the published files into your project space and pass ``public=`` to
 say where. ``truth`` tables exist only in the synthetic data.
+
+Names go into SQL text, so they are checked: a project id must be a project number (letters,
+digits, ``_``, ``-``, spaces; at most 128 characters) and is always quoted; a table name or a
+``public=`` part that is not a plain name is quoted (``"``, doubled inside) and one SQL Server cannot
+have (empty, over 128 characters, control characters) is refused with
+:class:`~leokit.errors.SRSTranslationError` - so no name can end the identifier and start a statement.
 Every name here is also importable from :mod:`leokit.db`.
 """
 
