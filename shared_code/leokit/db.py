@@ -374,7 +374,9 @@ def _has_nan_option(con) -> bool:
 # checks are repeated here in SQL, because they must run where the data are (out of core): the wording of
 # each Problem is the loader's (leokit.validation._check_column, whose small helpers are private there and
 # are repeated below: _rows, _example, _fmt_bound and the kinds' "expected" texts).
-_STRUCTURAL = ("duplicate-name", "missing", "extra")
+#: The checks made here on the data; every other problem validate() finds on the zero-row frame (missing,
+#: extra, duplicate-name, and any check added to it later) is kept as it is.
+_DATA_CHECKS = ("kind", "null", "values", "range", "key")
 _KIND_EXPECTED = {"int": "kind int (an integer dtype, or float with whole numbers)",
                   "float": "kind float (a numeric dtype)",
                   "str": "kind str (text: str/string dtype, or object holding str)",
@@ -475,7 +477,7 @@ def _structural_problems(ts: _schema.TableSchema, names: list[str], extra: str) 
     try:
         _validate(pd.DataFrame(columns=names), ts.name, extra=extra)
     except SchemaError as e:
-        return [p for p in e.problems if p.check in _STRUCTURAL]
+        return [p for p in e.problems if p.check not in _DATA_CHECKS]
     return []
 
 
