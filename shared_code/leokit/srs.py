@@ -12,6 +12,12 @@ SQL Server lacks ...). Set the project once in the environment variable ``LEOKIT
 (read by :func:`srs_project`) or pass ``project=``. ``public`` tables (area lookups) are not in
 the SRS databases: load the published files into your project space and pass ``public=`` to
 say where. ``truth`` tables exist only in the synthetic data.
+
+Names go into SQL text, so they are checked: a project id must be a project number (letters,
+digits, ``_``, ``-``, spaces; at most 128 characters) and is always quoted; a table name or a
+``public=`` part that is not a plain name is quoted (``"``, doubled inside) and one SQL Server cannot
+have (empty, over 128 characters, control characters) is refused with
+:class:`~leokit.errors.SRSTranslationError` - so no name can end the identifier and start a statement.
 Every name here is also importable from :mod:`leokit.db`.
 """
 
@@ -24,7 +30,8 @@ from leokit import schema as _schema
 from leokit.errors import SRSTranslationError
 from leokit.schema import SRS_DATABASES
 
-__all__ = ["srs_name", "to_srs_sql", "srs_project", "srs_dialect", "PROJECT_ENV_VAR", "TSQL_FUNCTIONS"]
+__all__ = ["srs_name", "to_srs_sql", "srs_project", "srs_dialect", "tsql_quote", "PROJECT_ENV_VAR",
+           "PROJECT_PLACEHOLDER", "TSQL_FUNCTIONS"]
 
 #: Environment variable holding the SRS project number (the per-project SQL Server schema).
 PROJECT_ENV_VAR = "LEOKIT_SRS_PROJECT"
@@ -33,21 +40,78 @@ PROJECT_ENV_VAR = "LEOKIT_SRS_PROJECT"
 # ----------------------------------------------------------------------------------------------
 # SRS names
 # ----------------------------------------------------------------------------------------------
-def srs_project(project: str | None = None) -> str:
-    """The SRS project number: ``project`` if given, else ``$LEOKIT_SRS_PROJECT``, else a placeholder."""
-    return project or os.environ.get(PROJECT_ENV_VAR, "").strip() or "<project number>"
+#: What :func:`srs_project` gives when no project is set (a visible placeholder, never run as is).
+PROJECT_PLACEHOLDER = "<project number>"
+#: A project id is the SRS project number: letters, digits, ``_``, ``-`` or spaces, at most 128 characters
+#: (SQL Server's longest name); anything else (quotes, ``;``, ``]``, line breaks ...) is refused.
+_PROJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\- ]{0,127}")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def tsql_quote(name: str) -> str:
+    """``name`` as a T-SQL delimited identifier: ``"name"``, with every ``"`` in it doubled.
+
+    The one quoting function of this module (the SRS names are written with double quotes [FFT];
+    SQL Server reads them so with ``QUOTED_IDENTIFIER ON``, the default of its ODBC driver and SSMS).
+    """
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _check_project(project: str | int, source: str = "") -> str:
+    if isinstance(project, int) and not isinstance(project, bool) and project >= 0:
+        project = str(project)  # a project number given as a number
+    if not isinstance(project, str):
+        raise SRSTranslationError("project", f"SRS project {project!r}{source}: expected the project number as text, "
+                                             f"e.g. '12345', got {type(project).__name__}")
+    if project == PROJECT_PLACEHOLDER or _PROJECT_RE.fullmatch(project):
+        return project
+    raise SRSTranslationError(
+        "project", f"SRS project {project!r}{source} cannot be an SRS project schema: expected the project number "
+                   "(letters, digits, '_', '-' or spaces, at most 128 characters, e.g. '12345'); quotes, ';', "
+                   "brackets and line breaks are refused")
+
+
+def _tsql_name(name: str, what: str) -> str:
+    """One part of a SQL Server name: as written when it is a plain name, else quoted; refused if SQL Server
+    cannot name it (empty, longer than 128 characters, control characters)."""
+    if not isinstance(name, str) or not name or len(name) > 128 or _CONTROL.search(name):
+        raise SRSTranslationError(what, f"{what} {name!r}: SQL Server cannot name it (expected 1 to 128 characters "
+                                        "without control characters or line breaks)")
+    return name if _PLAIN_NAME.fullmatch(name) else tsql_quote(name)
+
+
+def srs_project(project: str | int | None = None) -> str:
+    """The SRS project number: ``project`` if given, else ``$LEOKIT_SRS_PROJECT``, else a placeholder.
+
+    Raises :class:`~leokit.errors.SRSTranslationError` (a ``ValueError``) for a project id that is not a
+    project number (letters, digits, ``_``, ``-``, spaces; at most 128 characters): it goes into SQL text.
+    """
+    if project is not None and project != "":
+        return _check_project(project)
+    env = os.environ.get(PROJECT_ENV_VAR, "").strip()
+    if env:
+        return _check_project(env, f" (from {PROJECT_ENV_VAR})")
+    return PROJECT_PLACEHOLDER
 
 
 def srs_name(table: str, project: str | None = None, *, database: str | None = None) -> str:
     """SQL Server name of a kit table in the SRS: ``LEO_i2."<project>".leo_earnings``.
 
     ``database`` defaults to the schema declared in :mod:`leokit.schema`. Raises ValueError for
-    tables that are not in the SRS databases (public lookups, truth tables).
+    tables that are not in the SRS databases (public lookups, truth tables), and
+    :class:`~leokit.errors.SRSTranslationError` (a ``ValueError``) for a project id that is not a
+    project number (see :func:`srs_project`) or a table name SQL Server cannot have. The project is
+    always quoted (``"..."``, quotes doubled); a table name that is not a plain name (letters,
+    digits, ``_``) is quoted too, so no name can end the identifier early.
     """
+    if not isinstance(table, str):
+        raise SRSTranslationError("table", f"srs_name: the table name must be text, got {type(table).__name__}")
+    part = _tsql_name(table, "table")
     db = database or _schema.get_schema(table).database
     if db not in SRS_DATABASES:
         raise ValueError(f"table {table!r} is in {db!r}, not an SRS database: load it into your project space")
-    return f'{SRS_DATABASES[db]}."{srs_project(project)}".{table}'
+    return f"{SRS_DATABASES[db]}.{tsql_quote(srs_project(project))}.{part}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -164,6 +228,11 @@ def _rename_tables(tree, project: str, public: str | None, truth: str | None) ->
     for s, given in (("public", public), ("truth", truth)):
         if given:
             parts = given.split(".")
+            for part in parts:  # each part a name SQL Server can have; sqlglot quotes (and escapes) odd ones
+                _tsql_name(part, f"{s}= prefix part")
+            if len(parts) > 2:
+                raise SRSTranslationError(f"{s}=", f"to_srs_sql: {s}={given!r}: expected 'Database.schema' or "
+                                                   "'schema' (the place where you loaded those tables)")
             if len(parts) == 1:
                 prefixes[s] = (None, exp.to_identifier(parts[0]))
             else:

@@ -91,7 +91,7 @@ def test_float_nan_is_sql_null_without_any_null_in_the_column(data_dir):
 
 
 # ----------------------------------------------------------------------------------------------
-# Views cast columns to the declared types
+# Views cast columns to the declared types (validate=False: the default refuses what the loader refuses)
 # ----------------------------------------------------------------------------------------------
 def _write_earnings(data_dir: Path, valid, **columns) -> Path:
     """leo_earnings with some columns replaced by Arrow arrays of another type (a mistyped file)."""
@@ -108,7 +108,7 @@ def test_text_column_declared_numeric_gives_a_numeric_median(data_dir, valid):
     # Earnings stored as text: ordered as strings, the median would be '200' (the middle of 10000, 200, 9000)
     _write_earnings(data_dir, valid, Earnings=pa.array(["9000", "10000", "200"], pa.string()))
     assert sorted(["9000", "10000", "200"])[1] == "200"
-    with db.connect(data_dir) as con:
+    with db.connect(data_dir, validate=False) as con:
         assert con.cast_columns == {"leo_i2.leo_earnings": ["Earnings"]}
         typ = con.sql("SELECT typeof(Earnings) FROM leo_i2.leo_earnings LIMIT 1").fetchall()[0][0]
         assert typ == "BIGINT"  # leokit.schema declares Earnings an int (whole pounds)
@@ -118,7 +118,7 @@ def test_text_column_declared_numeric_gives_a_numeric_median(data_dir, valid):
 
 def test_text_that_is_not_a_number_stops_the_query_naming_table_and_column(data_dir, valid):
     _write_earnings(data_dir, valid, Earnings=pa.array(["9000", "n/a", None], pa.string()))
-    with db.connect(data_dir) as con:
+    with db.connect(data_dir, validate=False) as con:
         with pytest.raises(duckdb.Error, match=r"leo_i2\.leo_earnings, column Earnings: value 'n/a' is not an integer \(leokit.schema declares int"):
             con.sql("SELECT median(Earnings) FROM leo_i2.leo_earnings").fetchall()
         # the other columns are unaffected
@@ -127,11 +127,11 @@ def test_text_that_is_not_a_number_stops_the_query_naming_table_and_column(data_
 
 def test_integer_columns_stored_as_text_or_float(data_dir, valid):
     _write_earnings(data_dir, valid, TaxYear=pa.array(["201011", " 201112", None], pa.string()))
-    with db.connect(data_dir) as con:
+    with db.connect(data_dir, validate=False) as con:
         out = con.sql("SELECT TaxYear, typeof(TaxYear) FROM leo_i2.leo_earnings ORDER BY TaxYear").fetchall()
         assert out == [(201011, "BIGINT"), (201112, "BIGINT"), (None, "BIGINT")]
     _write_earnings(data_dir, valid, TaxYear=pa.array([201011.0, float("nan"), 201112.5], pa.float64()))
-    with db.connect(data_dir) as con:
+    with db.connect(data_dir, validate=False) as con:
         with pytest.raises(duckdb.Error, match=r"column TaxYear: value '201112.5' is not a whole number"):
             con.sql("SELECT TaxYear FROM leo_i2.leo_earnings").fetchall()
         assert con.sql("SELECT TaxYear FROM leo_i2.leo_earnings LIMIT 2").fetchall() == [(201011,), (None,)]
@@ -144,7 +144,7 @@ def test_date_and_string_columns(data_dir, valid):
     t = t.set_column(t.schema.get_field_index("EduKey"), "EduKey", pa.array([1234, 5678], pa.int64()))
     (data_dir / "leo_i2").mkdir()
     pq.write_table(t, data_dir / "leo_i2" / "leo_employment.parquet")
-    with db.connect(data_dir) as con:
+    with db.connect(data_dir, validate=False) as con:
         assert con.sql("SELECT typeof(EduKey) FROM leo_i2.leo_employment LIMIT 1").fetchall()[0][0] == "VARCHAR"
         with pytest.raises(duckdb.Error, match=r"column StartDate: value '2011-13-01' is not a date"):
             con.sql("SELECT StartDate FROM leo_i2.leo_employment").fetchall()
@@ -278,7 +278,7 @@ def test_a_census_table_that_cannot_be_stacked_leaves_the_other_views(data_dir, 
     (data_dir / "npd_i2").mkdir()
     frame.to_parquet(data_dir / "npd_i2" / "spring_census_2011.parquet", index=False)
     with pytest.warns(UserWarning, match=r"leokit\.census_long was not created: .*LLSOA"):
-        con = db.connect(data_dir)
+        con = db.connect(data_dir, extra="ignore")  # the extra column is what stack_census refuses
     with con:
         assert con.sql("SELECT count(*) FROM npd_i2.spring_census_2011").fetchall()[0][0] == 3
 
@@ -292,6 +292,7 @@ def test_srs_names(monkeypatch):
     monkeypatch.delenv(db.PROJECT_ENV_VAR)
     assert db.srs_name("leo_earnings") == 'LEO_i2."<project number>".leo_earnings'
     assert db.srs_name("leo_earnings", "1234") == 'LEO_i2."1234".leo_earnings'
+    assert db.srs_name("leo_earnings", 1234) == 'LEO_i2."1234".leo_earnings'  # a number is a project number
     assert db.srs_name("learners", "1234") == 'LILR_i2."1234".learners'
     assert db.srs_name("spring_census_2011", "1234") == 'npd_i2."1234".spring_census_2011'
     with pytest.raises(ValueError, match="not an SRS database"):
@@ -401,3 +402,104 @@ def test_to_srs_sql_keeps_the_meaning(duck):
 
     pd.testing.assert_frame_equal(rows(back), rows(duck), check_dtype=False)
     assert "median" not in tsql.lower() and "quantile" not in tsql.lower()
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation (connect(validate=True), the default): the loader's checks, a bad table breaks only itself
+# ----------------------------------------------------------------------------------------------
+def _earnings_with(data_dir: Path, valid, **cells) -> Path:
+    e = valid("leo_earnings", 6)
+    for col, (row, value) in cells.items():
+        e.loc[row, col] = value
+    (data_dir / "leo_i2").mkdir(exist_ok=True)
+    e.to_parquet(data_dir / "leo_i2" / "leo_earnings.parquet", index=False)
+    return data_dir
+
+
+def test_validation_reports_what_the_loader_reports(dbdir, valid):
+    from leokit.errors import SchemaError
+    from leokit.load import load_table
+
+    _earnings_with(dbdir, valid, Earnings=(2, -250), TaxYear=(3, 199900))
+    with pytest.warns(UserWarning, match=r"1 table\(s\) failed to read or to validate.*\n  leo_i2\.leo_earnings: "
+                                         r"table 'leo_earnings', column 'TaxYear': expected values in \[200304, 202021\]"):
+        con = db.connect(dbdir)
+    with con:
+        assert list(con.problems) == ["leo_i2.leo_earnings"] and con.validated
+        err = con.problems["leo_i2.leo_earnings"]
+        with pytest.raises(SchemaError) as loaded:
+            load_table("leo_earnings", dbdir)
+        assert [str(p) for p in err.problems] == [str(p) for p in loaded.value.problems]  # word for word
+        assert str(err) == str(loaded.value)
+        assert "found 1 row out of range (e.g. -250)" in str(err)
+        with pytest.raises(SchemaError, match=r"column 'Earnings': expected values in \[0, 10000000\]"):
+            con.sql("SELECT median(Earnings) FROM leo_i2.leo_earnings")
+        with pytest.raises(SchemaError):  # any spelling of the name
+            con.execute("SELECT * FROM LEO_I2.Leo_Earnings")
+        # the other tables answer; the broken one keeps its columns for DESCRIBE / information_schema
+        assert con.execute("SELECT count(*) FROM npd_i2.KS4Pupil_2002_to_2014").fetchone()[0] == 3
+        cols = [r[0] for r in con.execute("DESCRIBE leo_i2.leo_earnings").fetchall()]
+        assert cols[:3] == ["Edukey", "TaxYear", "Earnings"]
+    with pytest.raises(SchemaError, match="column 'Earnings'"):
+        with pytest.warns(UserWarning):
+            db.query("SELECT count(*) FROM leo_i2.leo_earnings", dbdir)
+    with pytest.warns(UserWarning):
+        assert db.query("SELECT count(*) AS n FROM public.imd2019_lsoa11", dbdir)["n"].tolist() == [2]
+
+
+def test_extra_columns_follow_the_loaders_extra_option(dbdir, valid):
+    e = valid("leo_earnings", 6)
+    e["my_note"] = "x"
+    e.to_parquet(dbdir / "leo_i2" / "leo_earnings.parquet", index=False)
+    with pytest.warns(UserWarning, match=r"column 'my_note': expected only declared columns"):
+        db.connect(dbdir).close()
+    with pytest.warns(UserWarning, match=r"1 undeclared column\(s\) not validated: \['my_note'\]"):
+        con = db.connect(dbdir, extra="warn")
+    with con:
+        assert con.problems == {} and con.sql("SELECT count(my_note) FROM leo_i2.leo_earnings").fetchall()[0][0] == 6
+    with db.connect(dbdir, extra="ignore") as con:
+        assert con.problems == {}
+    with pytest.raises(ValueError, match="extra must be"):
+        db.connect(dbdir, extra="no")
+
+
+def test_a_broken_table_stays_broken_in_a_file_database(dbdir, valid, tmp_path):
+    _earnings_with(dbdir, valid, Earnings=(0, -1))
+    path = str(tmp_path / "kit.duckdb")
+    with pytest.warns(UserWarning):
+        db.connect(dbdir, path).close()
+    with db.connect(tmp_path / "unused", path, read_only=True) as con:  # no .problems: the view's own error
+        assert con.problems == {}
+        with pytest.raises(duckdb.Error, match=r"leokit\.db: the table leo_i2\.leo_earnings cannot be queried: "
+                                               r"table 'leo_earnings', column 'Earnings'"):
+            con.sql("SELECT count(*) FROM leo_i2.leo_earnings").fetchall()
+        assert con.sql("SELECT count(*) FROM public.imd2019_lsoa11").fetchall()[0][0] == 2
+
+
+def test_validation_keeps_the_views_and_casts_of_valid_files(dbdir):
+    with db.connect(dbdir) as con:
+        assert con.problems == {} and con.empty_tables == [] and con.unchecked == ["truth.truth_person"]
+        assert "broken" not in repr(con)
+
+
+def test_pandas_index_columns_are_dropped_as_the_loader_drops_them(dbdir, valid):
+    e = valid("leo_earnings", 6)
+    e.index = [3, 1, 4, 1, 5, 9]  # not a range: pandas stores it as a column
+    e.to_parquet(dbdir / "leo_i2" / "leo_earnings.parquet")  # writes __index_level_0__
+    assert "__index_level_0__" in pq.read_schema(dbdir / "leo_i2" / "leo_earnings.parquet").names
+    with db.connect(dbdir) as con:
+        assert con.problems == {}
+        cols = [r[0] for r in con.execute("DESCRIBE leo_i2.leo_earnings").fetchall()]
+        assert "__index_level_0__" not in cols and len(cols) == len(e.columns)
+
+
+def test_an_unreadable_undeclared_table_is_broken_alone(dbdir):
+    (dbdir / "truth").mkdir(exist_ok=True)
+    (dbdir / "truth" / "truth_extra.parquet").write_bytes(b"PAR1 not really")
+    with pytest.warns(UserWarning, match=r"truth\.truth_extra: table 'truth_extra': expected a readable Parquet file"):
+        con = db.connect(dbdir)
+    with con:
+        assert list(con.problems) == ["truth.truth_extra"]
+        with pytest.raises(db.SchemaError, match="readable Parquet"):
+            con.sql("SELECT * FROM truth.truth_extra")
+        assert con.sql("SELECT sum(x) FROM truth.truth_person").fetchall()[0][0] == 3
