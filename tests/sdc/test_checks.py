@@ -23,7 +23,7 @@ def contributions(cells: dict[str, list[float]]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["g", "pid", "v"])
     df["pid"] = df["g"] + df["pid"].astype(str)
     report: list[dict] = []
-    work, keys = prepare(df, ["g"], "v", "pid", report, ("n",))
+    work, keys, _left_out = prepare(df, ["g"], "v", "pid", report, ("n",))
     return cells_from_rows(work, keys, True, True, R, margins=False, complete=False)
 
 
@@ -142,7 +142,7 @@ _ACRO_RULES = {"MinimumThresholdCheck": ("threshold", "zero"), "PresenceOfZeroCh
 def _acro_cells():
     df = acro_fixture()
     report: list[dict] = []
-    work, keys = prepare(df, ["g", "h"], "v", None, report, ("n",))
+    work, keys, _left_out = prepare(df, ["g", "h"], "v", None, report, ("n",))
     cells = cells_from_rows(work, keys, True, False, R, margins=False, complete=True)
     kf = key_output(cells, keys, False, "All")
     return cells, list(zip(kf["g"], kf["h"]))

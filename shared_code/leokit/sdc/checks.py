@@ -302,7 +302,11 @@ def residual_dof(dof: float, nobs: int, rules: SDCRules) -> ModelRuleCheck:
 
 def dummy_cells(X: np.ndarray, names: Sequence[str], rules: SDCRules) -> ModelRuleCheck:
     """Every 0/1 regressor of the design matrix ``X`` has at least ``threshold`` observations equal to 1 and to
-    0, and each factor's reference level has at least ``threshold`` (all its dummies are flagged otherwise)."""
+    0, and each factor's reference level has at least ``threshold`` (all its dummies are flagged otherwise).
+
+    Any other regressor whose values other than its most common one are held by 1 to ``threshold - 1``
+    observations is flagged too: an indicator coded 0/2 or -1/+1 (or a count that is 0 for all but a few) is a
+    dummy in disguise, and its coefficient would give those few people's outcomes away."""
     T = rules.threshold
     rows: list[dict] = []
     flagged: list[str] = []
@@ -322,6 +326,22 @@ def dummy_cells(X: np.ndarray, names: Sequence[str], rules: SDCRules) -> ModelRu
         m = CAT_TERM.match(nm)
         if m:
             factor_sums[m.group("var").strip()] = factor_sums.get(m.group("var").strip(), 0.0) + n1
+    for j in np.flatnonzero(~is01):
+        col = X[:, j]
+        col = col[np.isfinite(col)]
+        if not len(col):
+            continue
+        vals, cnt = np.unique(col, return_counts=True)
+        if len(vals) < 2:
+            continue
+        top = int(np.argmax(cnt))
+        rest = int(len(col) - cnt[top])
+        if 0 < rest < T:
+            nm = names[j]
+            rows.append(dict(cell=nm, statistic="regressor", rule="dummy cell", action="fail",
+                             detail=f"only {rest} observations have a value other than {fmt_num(vals[top])} "
+                                    f"(must be >= {T}): the coefficient rests on a small cell"))
+            flagged.append(nm)
     for var, s in sorted(factor_sums.items()):
         nref = int(X.shape[0] - s)
         fail = nref < T
