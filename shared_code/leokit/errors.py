@@ -73,6 +73,7 @@ __all__ = [
     "DisclosureError",
     "DataFolderError",
     "SRSTranslationError",
+    "DifferencingError",
     "did_you_mean",
     "numeric_values",
     "Report",
@@ -280,6 +281,11 @@ class SRSTranslationError(ValueError):
     def __init__(self, construct: str, message: str):
         self.construct = construct
         super().__init__(message)
+
+
+class DifferencingError(DisclosureError):
+    """An output would give units away by differencing with outputs released before it
+    (``leokit.sdc.OutputSession`` with ``on_conflict="raise"``); the message names the earlier output and cell."""
 
 
 # ----------------------------------------------------------------------------------------------

@@ -89,11 +89,12 @@ rule, each returning its mask and report rows), :mod:`~leokit.sdc.fitted` (readi
 
 from __future__ import annotations
 
-from leokit.errors import DisclosureError, SDCInputError
+from leokit.errors import DifferencingError, DisclosureError, SDCInputError
 from leokit.sdc.figures import safe_binned, safe_histogram
 from leokit.sdc.models import check_model, safe_coef_table
 from leokit.sdc.results import ModelCheck, SDCResult
 from leokit.sdc.rounding import round_to
+from leokit.sdc.session import OutputSession, Release
 from leokit.sdc.rules import (ACRO_CORRESPONDENCE, DEFAULT_RULES, RULES_TABLE, SDCRules, rules_table_markdown,
                               rules_table_rst)
 from leokit.sdc.tables import check_table, safe_share, safe_table
@@ -107,6 +108,9 @@ __all__ = [
     "ModelCheck",
     "SDCInputError",
     "DisclosureError",
+    "DifferencingError",
+    "OutputSession",
+    "Release",
     "safe_table",
     "check_table",
     "safe_share",
