@@ -267,14 +267,17 @@ class OutputSession:
                                             f"('{e.title}'): the difference would describe {d} unit"
                                             f"{'s' if d != 1 else ''} ({what})"))
             # totals of this table against the released cells under them; the union against earlier cells
+            shown = shown & ~new_forced  # the cells still released once the cell conflicts are suppressed
             own = self._implied(defs, shown, title, rel)
             totals = [(i, defs.labels[i], defs.members[i]) for i in np.flatnonzero(shown & ~defs.base)]
             unions = [(-1, e.label, e.members) for e in own]
+            picked = False  # one complementary pick per round: the sums change with it
             for cands, against in ((totals, own), (unions, earlier)):
                 for i, lab, e, d in self._conflicts(cands, against):
                     base = [b for b in np.flatnonzero(defs.base & shown & ~new_forced)]
-                    if not base:
+                    if not base or picked:
                         continue
+                    picked = True
                     pick = min(base, key=lambda b: (defs.members[b].size, b))
                     new_forced[pick] = True
                     other = f"{e.label} of output {e.release} ('{e.title}')" if e.release != rel else e.label
