@@ -348,8 +348,8 @@ class OutputSession:
             ev.loc[hit, "n_shown"] = False
             ev.loc[hit, "rules"] = ev.loc[hit, "rules"].map(lambda r: "; ".join([x for x in [r, "differencing"] if x]))
         k = int(forced.sum())
-        summary = res.summary + f"; {k} more cell{'s' if k != 1 else ''} suppressed against differencing with " \
-                                "earlier outputs"
+        summary = res.summary + f"; differencing with earlier outputs: {k} more cell{'s' if k != 1 else ''} " \
+                                "suppressed"
         # a shown table (figure) keeps only the released bins
         if res.kind == "figure":
             rows_new = np.full(len(defs.rows), -1)
