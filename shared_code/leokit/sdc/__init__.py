@@ -55,7 +55,9 @@ within the new table, a total from the released cells under it.  It does not
 compare cells counted in different unit spaces, row labels of a frame whose
 index or columns changed, tables from :func:`check_table` (no unit ids),
 models, sample flows and match summaries (recorded, not compared), sums across
-several earlier outputs, or anything released outside the session; the
+several earlier outputs, class disclosure by differencing (a difference of ten
+or more units who all have the outcome), or anything released outside the
+session; the
 output checker's judgement is still needed.  See :mod:`leokit.sdc.session`.
 
 Rules and defaults

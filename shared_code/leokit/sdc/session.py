@@ -26,7 +26,9 @@ What it does not catch: cells of different unit spaces (one table counted by ``A
 ``PupilMatchingRefAnonymous``); row-label spaces of frames that were rebuilt (a new index) or gained columns
 between the releases; tables checked from aggregates (:func:`~leokit.sdc.check_table`: no unit ids) and
 models, sample flows and match summaries, which are recorded in the request but not compared; differences
-of sums of cells from *several* earlier tables; and anything released outside the session. The output
+of sums of cells from *several* earlier tables; class disclosure by differencing (two share cells whose
+difference is a group that all have, or all lack, the outcome: the units differ by 10 or more, so it passes);
+and anything released outside the session. The output
 checker's judgement is still needed: the request says which outputs were compared.
 
 :meth:`OutputSession.write_request` writes what a researcher hands to the SRS output checkers: each output as
