@@ -229,15 +229,16 @@ def test_probe_suppressed_cell_recovered_from_a_total_released_earlier():
 
 @probe
 def test_probe_line_of_a_two_way_table_against_a_one_way_table():
-    df = people(90)
-    df["sex"] = np.resize(["F", "M", "X"], len(df))
-    df.loc[df["region"].eq("N") & df["sex"].eq("X"), "sex"] = "F"
-    df.loc[[0, 3, 6], "sex"] = "X"  # (N, X): 3 people, suppressed
+    df = pd.DataFrame({"AE_ID": range(120), "region": ["N"] * 40 + ["S"] * 40 + ["E"] * 40,
+                       "sex": (["F"] * 20 + ["M"] * 17 + ["X"] * 3) + (["F"] * 15 + ["M"] * 15 + ["X"] * 10) * 2,
+                       "Earnings": 20_000.0 + np.arange(120) * 10})  # (N, X): 3 people, suppressed
     s = OutputSession("probe")
     two = s.release(sdc.safe_table(df, ["region", "sex"], "Earnings", "sum")).table
     assert two[(two["region"] == "N") & (two["sex"] == "X")]["sum"].iloc[0] == SUPP
+    assert (two["sum"] != SUPP).sum() == 8  # every other cell released, (N, F) and (N, M) among them
     one = s.release(sdc.safe_table(df, "region", "Earnings", "sum")).table.set_index("region")
-    assert one.loc["N", "sum"] == SUPP  # N - (N, F) - (N, M) = (N, X)
+    assert one.loc["N", "sum"] == SUPP  # N - (N, F) - (N, M) = (N, X): only the line sum catches it
+    assert one.loc["S", "sum"] != SUPP
 
 
 @probe

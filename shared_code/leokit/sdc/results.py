@@ -46,8 +46,9 @@ class CellDefs:
     ``space`` names what the members are (``"unit PupilMatchingRefAnonymous"``, ``"rows of a frame with columns
     ..."``); ``members[i]`` the sorted 64-bit hashes of the members of cell ``i``; ``rows[i]`` the row of
     ``.table`` that shows cell ``i`` (-1: not shown, e.g. a dropped bin); ``base[i]`` whether it is a cell of the
-    table's partition (not a total); ``key_tuples``, ``all_tokens`` and ``sizes`` let the session re-run
-    secondary suppression; ``num_members`` (shares) the members with the outcome; ``value_cols`` the columns
+    table's partition (not a total); ``key_tuples`` (key codes per cell: the lines of the table) and
+    ``all_tokens`` (the code of a total in each dimension; ``None`` without totals) let the session add up
+    lines and re-run secondary suppression; ``num_members`` (shares) the members with the outcome; ``value_cols`` the columns
     blanked when a cell is suppressed, ``count_col`` the count column.
     """
 

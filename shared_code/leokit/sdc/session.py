@@ -288,7 +288,7 @@ class OutputSession:
                                      detail=f"{d} unit{'s' if d != 1 else ''} (< {T}) between "
                                             f"{'the total ' + repr(lab) if i >= 0 else 'the sum of its released cells'}"
                                             f" and {other}: complementary suppression"))
-            if defs.key_tuples is not None and (new_forced & ~forced).any():
+            if defs.all_tokens is not None and (new_forced & ~forced).any():
                 sizes = np.array([m.size for m in defs.members])
                 labels = defs.labels
                 chk = secondary(defs.key_tuples, defs.all_tokens, sizes, new_forced | ~shown,

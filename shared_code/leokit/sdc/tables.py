@@ -48,7 +48,7 @@ def _cell_defs(work: pd.DataFrame, cells: pd.DataFrame, keys, margins: bool, lab
     key_tuples = [tuple(r) for r in cells[kc].to_numpy().tolist()] if k else [() for _ in range(len(cells))]
     base = np.array([all(t[d] != all_codes[d] for d in range(k)) for t in key_tuples], dtype=bool)
     return CellDefs(space, members, list(labels), np.arange(len(cells)), base,
-                    key_tuples if margins else None, all_codes if margins else None, num, value_cols)
+                    key_tuples, all_codes if margins else None, num, value_cols)
 
 
 def _money(money: bool | None, value: str | None, report: list[dict]) -> bool:
