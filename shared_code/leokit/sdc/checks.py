@@ -8,7 +8,8 @@ each rule can be tested on its own (``tests/sdc/test_checks.py``).
 
 Cell rules: :func:`zeros`, :func:`threshold`, :func:`structural_zeros`, :func:`numerator_threshold`,
 :func:`complement_threshold` (shares), :func:`dominance`, :func:`p_ratio`, :func:`all_zero` (sums and
-means), :func:`secondary` (totals). Model rules: :func:`residual_dof`, :func:`dummy_cells`,
+means), :func:`secondary` (totals), :func:`differencing` (against earlier outputs, for
+:class:`leokit.sdc.OutputSession`). Model rules: :func:`residual_dof`, :func:`dummy_cells`,
 :func:`level_cells`.
 """
 
@@ -28,7 +29,8 @@ from leokit.sdc.rules import SDCRules
 
 __all__ = ["RuleCheck", "ModelRuleCheck", "zeros", "threshold", "structural_zeros", "structural_mask",
            "numerator_threshold", "complement_threshold", "dominance", "p_ratio", "all_zero", "primary",
-           "secondary", "record", "CAT_TERM", "residual_dof", "dummy_cells", "level_cells"]
+           "secondary", "record", "CAT_TERM", "residual_dof", "dummy_cells", "level_cells", "unit_difference",
+           "differencing"]
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,41 @@ def secondary(key_tuples: list[tuple], all_tokens: list[Any], sizes: np.ndarray,
                                     f"could be recovered from the total '{labels[total]}'"))
             changed = True
     return RuleCheck("secondary", supp, rows, tuple(picks))
+
+
+# --------------------------------------------------------------------------------------
+# Differencing between outputs
+# --------------------------------------------------------------------------------------
+def unit_difference(a: np.ndarray, b: np.ndarray) -> int:
+    """Number of units in one of two cells but not the other (``a``, ``b``: sorted unique unit hashes)."""
+    common = np.intersect1d(a, b, assume_unique=True).size
+    return int(a.size + b.size - 2 * common)
+
+
+def differencing(members: Sequence[np.ndarray], ok: np.ndarray, earlier: Sequence[tuple[str, np.ndarray]],
+                 rules: SDCRules, labels: Sequence[str]) -> RuleCheck:
+    """Of the cells still shown (``ok``), a cell whose units differ from an earlier released cell or sum of
+    cells (``earlier``: (description, units) pairs) by 1 to ``threshold - 1`` units is suppressed: the
+    difference of the two would describe those few units. Only pairs whose sizes differ by less than the
+    threshold are compared (the difference is at least the difference in size)."""
+    T = rules.threshold
+    mask = np.zeros(len(members), dtype=bool)
+    rows: list[dict] = []
+    if not len(earlier):
+        return RuleCheck("differencing", mask, rows)
+    sizes = np.array([m.size for _lab, m in earlier])
+    for i in np.flatnonzero(ok):
+        m = members[i]
+        for j in np.flatnonzero(np.abs(sizes - m.size) < T):
+            d = unit_difference(m, earlier[j][1])
+            if 0 < d < T:
+                mask[i] = True
+                rows.append(dict(cell=labels[i], statistic="", rule="differencing", action="suppressed",
+                                 detail=f"{d} unit{'s' if d != 1 else ''} (< {T}) between this cell and "
+                                        f"{earlier[j][0]}: the difference would describe {d} unit"
+                                        f"{'s' if d != 1 else ''}"))
+                break
+    return _check("differencing", mask, rows)
 
 
 # --------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from leokit.errors import DifferencingError, SDCInputError
-from leokit.sdc.checks import secondary
+from leokit.sdc.checks import differencing, secondary, unit_difference
 from leokit.sdc.results import CellDefs, ModelCheck, SDCResult, report_frame
 from leokit.sdc.rules import DEFAULT_RULES, NOT_APPLICABLE, SDCRules
 
@@ -78,11 +78,6 @@ class _Entry:
     label: str
     members: np.ndarray
     implied: bool = False
-
-
-def _sym_diff(a: np.ndarray, b: np.ndarray) -> int:
-    common = np.intersect1d(a, b, assume_unique=True).size
-    return int(a.size + b.size - 2 * common)
 
 
 def _slug(text: str) -> str:
@@ -238,7 +233,7 @@ class OutputSession:
         for i, lab, m in cand:
             near = np.flatnonzero(np.abs(sizes - m.size) < T)
             for j in near:
-                d = _sym_diff(m, earlier[j].members)
+                d = unit_difference(m, earlier[j].members)
                 if 0 < d < T:
                     out.append((i, lab, earlier[j], d))
                     break
@@ -254,20 +249,17 @@ class OutputSession:
         rows: list[dict] = []
         for _round in range(len(defs.members) + 1):
             shown, num_shown = self._released(res, defs, forced)
-            cand = [(i, defs.labels[i], defs.members[i]) for i in np.flatnonzero(shown)]
-            if defs.num_members is not None:
-                cand += [(i, defs.labels[i] + " (with the outcome)", defs.num_members[i])
-                         for i in np.flatnonzero(num_shown)]
             new_forced = forced.copy()
-            for i, lab, e, d in self._conflicts(cand, earlier):
-                if not new_forced[i]:
-                    new_forced[i] = True
-                    what = "its sum of released cells" if e.implied else "the released cell"
-                    rows.append(dict(cell=lab, statistic="", rule="differencing", action="suppressed",
-                                     detail=f"{d} unit{'s' if d != 1 else ''} (< {T}) between this cell and "
-                                            f"{e.label if e.implied else repr(e.label)} of output {e.release} "
-                                            f"('{e.title}'): the difference would describe {d} unit"
-                                            f"{'s' if d != 1 else ''} ({what})"))
+            prior = [((e.label if e.implied else repr(e.label)) + f" of output {e.release} ('{e.title}')",
+                      e.members) for e in earlier]
+            for members, ok, labels in ((defs.members, shown, defs.labels),
+                                        (defs.num_members, num_shown, [lab + " (with the outcome)"
+                                                                       for lab in defs.labels])):
+                if members is None:
+                    continue
+                chk = differencing(members, ok & ~new_forced, prior, self.rules, labels)
+                new_forced |= chk.mask
+                rows.extend(chk.rows)
             # totals of this table against the released cells under them; the union against earlier cells
             shown = shown & ~new_forced  # the cells still released once the cell conflicts are suppressed
             own = self._implied(defs, shown, title, rel)
