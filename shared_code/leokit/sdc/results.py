@@ -97,6 +97,9 @@ class SDCResult:
         ``value_shown`` (released or suppressed) and ``rules`` (the rules that
         suppressed it, "" if none).  Shares add ``n_outcome`` and
         ``n_without``.  Shares of the total are NaN where not applicable.
+    cells : CellDefs, optional
+        Which units each cell covers (for :class:`leokit.sdc.OutputSession`'s
+        differencing checks; not for release).
     """
 
     table: pd.DataFrame
@@ -108,7 +111,7 @@ class SDCResult:
     rules: SDCRules = field(default=DEFAULT_RULES)
     title: str = ""
     evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
-    cells: CellDefs | None = field(default=None, repr=False)
+    cells: CellDefs | None = field(default=None, repr=False, compare=False)
 
     def checker_note(self) -> str:
         """Plain text for an SRS output request: what the output is, the rules and the evidence per cell.
