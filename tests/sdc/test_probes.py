@@ -300,6 +300,15 @@ def test_missing_by_values_become_a_cell_and_the_summary_says_so():
     assert "missing" in share.table["fsm"].tolist()
 
 
+def test_rows_left_out_of_figures_are_stated_in_the_summary():
+    df = people(100)
+    df.loc[df.index[1:8], "Earnings"] = np.nan
+    hist = sdc.safe_histogram(df, "Earnings", [0, 20_000, 30_000, 40_000], unit="AE_ID")  # person 0 is above 40,000
+    assert "rows left out: 7 missing 'Earnings'" in hist.summary and "outside the edges" in hist.summary
+    binned = sdc.safe_binned(df.assign(x=np.arange(100.0)), "x", "Earnings", bins=4, unit="AE_ID")
+    assert "rows left out: 7 missing 'Earnings'" in repr(binned)
+
+
 def test_missing_units_and_values_are_stated_in_the_summary():
     df = people(100)
     df.loc[df.index[:21], "AE_ID"] = np.nan

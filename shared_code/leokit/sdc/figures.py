@@ -141,7 +141,9 @@ def safe_binned(
                     round_counts=round_counts, name="y", missing="drop")
     rx = safe_table(frame, "bin", "__x", "mean", unit=u, money=x_money, decimals=x_decimals, rules=rules,
                     round_counts=round_counts, name="x", missing="drop")
-    return figure_from(ry, rx, x, y, stat, how, rules, _figure_space(data, unit, member_col))
+    n_out = 0 if isinstance(bins, (int, np.integer)) else int((binlab.codes < 0).sum())
+    note = left_out_note(data, [x, y] if x != y else [x], unit, ok.to_numpy(), n_out)
+    return figure_from(ry, rx, x, y, stat, how, rules, _figure_space(data, unit, member_col), note)
 
 
 def _figure_space(data: pd.DataFrame, unit: str | None, member_col: str | None) -> str:
@@ -150,8 +152,25 @@ def _figure_space(data: pd.DataFrame, unit: str | None, member_col: str | None) 
     return "rows of a frame with columns " + ", ".join(sorted(map(str, data.columns)))
 
 
+def left_out_note(data: pd.DataFrame, cols: Sequence[str], unit: str | None, used: np.ndarray,
+                  outside: int) -> str:
+    """The printed note on the rows a figure left out: missing values, values outside the edges, missing units."""
+    parts = []
+    for c in cols:
+        k = int(data[c].isna().sum())
+        if k:
+            parts.append(f"{k:,} missing {c!r}")
+    if outside:
+        parts.append(f"{outside:,} outside the edges")
+    if unit is not None:
+        k = int((data[unit].isna().to_numpy() & used).sum())
+        if k:
+            parts.append(f"{k:,} missing unit {unit!r}")
+    return f"rows left out: {', '.join(parts)}" if parts else ""
+
+
 def figure_from(ry: SDCResult, rx: SDCResult | None, x: str, y: str | None, stat: str, how: str,
-                 rules: SDCRules, space: str | None = None) -> SDCResult:
+                 rules: SDCRules, space: str | None = None, left_out: str = "") -> SDCResult:
     sym = rules.suppressed_symbol
     t = ry.table.copy()
     t["bin"] = t["bin"].astype(str)
@@ -206,7 +225,7 @@ def figure_from(ry: SDCResult, rx: SDCResult | None, x: str, y: str | None, stat
     n_cells = len(t)
     rc = "counts rounded" if "counts rounded" in ry.summary else "counts not rounded"
     summary = f"{int(bad.sum())} of {n_cells} bins dropped" + (f" ({', '.join(dropped)})" if dropped else "")
-    summary += f"; {rc}" + ("" if y is None else f"; y = {stat} of {y}")
+    summary += f"; {rc}" + ("" if y is None else f"; y = {stat} of {y}") + (f"; {left_out}" if left_out else "")
     title = (f"{stat} of {y} by bins of {x}" if y is not None else f"histogram of {x}")
     defs = None
     if ry.cells is not None:
@@ -287,7 +306,8 @@ def safe_histogram(
         how += "; values outside pooled into the end bins (top/bottom coded)"
     elif (~inside).any():
         how += f"; {int((~inside).sum())} values outside the edges left out"
-    res = figure_from(r, None, x, None, "count", how, rules, _figure_space(data, unit, member_col))
+    note = left_out_note(data, [x], unit, ok, 0 if clip else int((~inside).sum()))
+    res = figure_from(r, None, x, None, "count", how, rules, _figure_space(data, unit, member_col), note)
     left = pd.Series(edges[:-1], index=labels)
     right = pd.Series(edges[1:], index=labels)
     t = res.table
