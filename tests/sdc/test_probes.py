@@ -358,3 +358,24 @@ def test_write_request_is_deterministic_and_lists_every_output(tmp_path):
 
 def test_at_least_15_probes_none_leaking():
     assert len(PROBES) >= 15, PROBES
+
+
+@probe
+def test_probe_two_way_table_with_totals_hides_at_least_threshold_units_under_every_total():
+    sizes = {("N", "F"): 3, ("N", "M"): 4, ("N", "X"): 30, ("S", "F"): 25, ("S", "M"): 26, ("S", "X"): 27,
+             ("E", "F"): 28, ("E", "M"): 29, ("E", "X"): 31}
+    rows = [(r, g) for (r, g), n in sizes.items() for _ in range(n)]
+    df = pd.DataFrame(rows, columns=["region", "sex"]).assign(pid=lambda d: range(len(d)),
+                                                              Earnings=lambda d: 20_000.0 + d["pid"])
+    res = OutputSession("probe").release(sdc.safe_table(df, ["region", "sex"], "Earnings", "sum", unit="pid",
+                                                        margins=True))
+    t = res.table
+    for dim, other in (("region", "sex"), ("sex", "region")):
+        for level in t[dim].unique():
+            line = t[(t[dim] == level) & (t[other] != "All")]
+            total = t[(t[dim] == level) & (t[other] == "All")]["sum"].iloc[0]
+            hidden = line.loc[line["sum"] == SUPP, other].tolist()
+            n_hidden = sum(sizes.get((level, h) if dim == "region" else (h, level), 0) for h in hidden
+                           if h != "All") if level != "All" else None
+            if total != SUPP and n_hidden is not None:
+                assert n_hidden == 0 or n_hidden >= 10, (dim, level, hidden, n_hidden)

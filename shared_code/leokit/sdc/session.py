@@ -78,6 +78,7 @@ class _Entry:
     label: str
     members: np.ndarray
     implied: bool = False
+    cells: tuple = ()  # for a sum of cells: the cells (of its own table) it adds up
 
 
 def _slug(text: str) -> str:
@@ -203,10 +204,10 @@ class OutputSession:
     def _implied(self, defs: CellDefs, shown: np.ndarray, title: str, rel: int) -> list[_Entry]:
         """Sums of released base cells anyone can add up: all of them, and each line (one key value fixed)."""
         base = np.flatnonzero(defs.base & shown)
-        if len(base) < 2:
+        if not len(base):
             return []
         out = [_Entry(rel, title, "sum of all its released cells", np.unique(np.concatenate(
-            [defs.members[i] for i in base])), True)]
+            [defs.members[i] for i in base])), True, tuple(int(i) for i in base))]
         if defs.key_tuples is None or len(defs.key_tuples[0]) < 2:
             tuples = None
         else:
@@ -218,10 +219,10 @@ class OutputSession:
                 for i in base:
                     lines.setdefault(tuples[i][d], []).append(i)
                 for key, members in lines.items():
-                    if len(members) >= 2:
+                    if members:  # one released cell too: a total minus it is the rest of the line
                         lab = f"sum of its released cells with {defs.labels[members[0]].split(', ')[d]}"
                         out.append(_Entry(rel, title, lab, np.unique(np.concatenate(
-                            [defs.members[i] for i in members])), True))
+                            [defs.members[i] for i in members])), True, tuple(int(i) for i in members)))
         return out
 
     def _conflicts(self, cand: list[tuple[int, str, np.ndarray]], earlier: list[_Entry]) -> list[tuple]:
@@ -264,11 +265,13 @@ class OutputSession:
             shown = shown & ~new_forced  # the cells still released once the cell conflicts are suppressed
             own = self._implied(defs, shown, title, rel)
             totals = [(i, defs.labels[i], defs.members[i]) for i in np.flatnonzero(shown & ~defs.base)]
-            unions = [(-1, e.label, e.members) for e in own]
+            unions = [(-1 - k, e.label, e.members) for k, e in enumerate(own)]
             picked = False  # one complementary pick per round: the sums change with it
             for cands, against in ((totals, own), (unions, earlier)):
                 for i, lab, e, d in self._conflicts(cands, against):
-                    base = [b for b in np.flatnonzero(defs.base & shown & ~new_forced)]
+                    # suppress one more of the cells the sum adds up (so that the sum moves away)
+                    summed = e.cells if i >= 0 else own[-1 - i].cells
+                    base = [b for b in summed if shown[b] and not new_forced[b]]
                     if not base or picked:
                         continue
                     picked = True
