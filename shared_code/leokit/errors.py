@@ -79,6 +79,7 @@ __all__ = [
     "SRSTranslationError",
     "GeneratorInputError",
     "OutputFolderError",
+    "DifferencingError",
     "did_you_mean",
     "numeric_values",
     "Report",
@@ -310,6 +311,11 @@ class OutputFolderError(FileExistsError):
     """The output folder of ``leokit.synth`` (``generate``, ``classpack``) is not one it may write into: not
     empty and not a previous output of the generator (no manifest), an empty path, or a previous output without
     ``overwrite``. Nothing has been written or deleted when it is raised."""
+
+
+class DifferencingError(DisclosureError):
+    """An output would give units away by differencing with outputs released before it
+    (``leokit.sdc.OutputSession`` with ``on_conflict="raise"``); the message names the earlier output and cell."""
 
 
 # ----------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def contributions(cells: dict[str, list[float]]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["g", "pid", "v"])
     df["pid"] = df["g"] + df["pid"].astype(str)
     report: list[dict] = []
-    work, keys = prepare(df, ["g"], "v", "pid", report, ("n",))
+    work, keys, _left_out = prepare(df, ["g"], "v", "pid", report, ("n",))
     return cells_from_rows(work, keys, True, True, R, margins=False, complete=False)
 
 
@@ -142,7 +142,7 @@ _ACRO_RULES = {"MinimumThresholdCheck": ("threshold", "zero"), "PresenceOfZeroCh
 def _acro_cells():
     df = acro_fixture()
     report: list[dict] = []
-    work, keys = prepare(df, ["g", "h"], "v", None, report, ("n",))
+    work, keys, _left_out = prepare(df, ["g", "h"], "v", None, report, ("n",))
     cells = cells_from_rows(work, keys, True, False, R, margins=False, complete=True)
     kf = key_output(cells, keys, False, "All")
     return cells, list(zip(kf["g"], kf["h"]))
@@ -171,3 +171,17 @@ def test_each_rule_flags_the_cells_acro_flags(acro_check):
         acro = np.array([any(_ACRO_RULES[c.strip()] == _ACRO_RULES[acro_check] for c in sub[k].split(";"))
                          if sub[k] != "ok" else False for k in keys])
         assert ours.tolist() == acro.tolist(), (acro_check, stat, keys)
+
+
+def test_differencing_flags_cells_within_threshold_of_an_earlier_cell():
+    from leokit.sdc.checks import differencing, unit_difference
+
+    a, b, c = np.arange(50, dtype="uint64"), np.arange(1, 50, dtype="uint64"), np.arange(100, 160, dtype="uint64")
+    assert unit_difference(a, b) == 1 and unit_difference(a, a) == 0 and unit_difference(a, c) == 110
+    chk = differencing([b, c, a], np.array([True, True, True]), [("'everyone' of output 1", a)],
+                       DEFAULT_RULES, ["g=B", "g=C", "g=A"])
+    assert chk.mask.tolist() == [True, False, False]  # B differs by 1; C by 110; A is the same cell (0)
+    assert chk.rows[0]["rule"] == "differencing" and "1 unit (< 10)" in chk.rows[0]["detail"]
+    assert "'everyone' of output 1" in chk.rows[0]["detail"]
+    none = differencing([b], np.array([False]), [("x", a)], DEFAULT_RULES, ["g=B"])
+    assert not none.mask.any()  # cells already suppressed are not checked

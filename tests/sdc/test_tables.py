@@ -86,6 +86,7 @@ def test_median_follows_acro_threshold_and_zeros_only():
 
 def test_all_zero_sum_or_mean_is_suppressed_as_in_acro():
     df = pd.concat([groups({"Z": 12}, value=0.0), groups({"P": 12}, value=500.0)], ignore_index=True)
+    df["pid"] = range(len(df))
     for stat in ("sum", "mean"):
         res = safe_table(df, "g", "earn", stat, money=True)
         assert row(res, g="Z")[stat] == SUPP and row(res, g="P")[stat] != SUPP
@@ -138,11 +139,14 @@ def test_counts_rounded_to_5():
 
 
 def test_money_rounded_to_100():
-    df = pd.concat([groups({"A": 10}, value=23450.0), groups({"B": 10}, value=23449.99)])
+    df = pd.concat([groups({"A": 10}, value=23450.0), groups({"B": 10}, value=23449.99)], ignore_index=True)
+    df["pid"] = range(len(df))
     res = safe_table(df, "g", "earn", "mean", money=True)
     assert row(res, g="A")["mean"] == 23500
     assert row(res, g="B")["mean"] == 23400
-    dec = safe_table(df, "g", "earn", "mean", decimals=1)
+    auto = safe_table(df, "g", "earn", "mean")  # the name says money: rounded to 100 without money=True
+    assert row(auto, g="B")["mean"] == 23400 and "looks like money" in auto.report["detail"].str.cat()
+    dec = safe_table(df, "g", "earn", "mean", decimals=1, money=False)
     assert row(dec, g="B")["mean"] == pytest.approx(23450.0)
 
 
@@ -264,7 +268,9 @@ def test_check_table_dominance_from_contributions():
 def test_unit_counts_distinct_persons():
     # 12 rows but only 5 persons in A: rows pass, persons do not
     df = pd.DataFrame({"g": ["A"] * 12 + ["B"] * 10, "pid": [1, 2, 3, 4, 5] * 2 + [1, 2] + list(range(10, 20))})
-    assert row(safe_table(df, "g"), g="A")["n"] == 10
+    with pytest.raises(SDCInputError, match="'pid' identifies persons.*Pass unit='pid'"):
+        safe_table(df, "g")  # rows repeat a person id: without unit= they would count 12 in A
+    assert row(safe_table(df.drop(columns="pid"), "g"), g="A")["n"] == 10  # no id column: rows are the units
     res = safe_table(df, "g", unit="pid")
     assert row(res, g="A")["n"] == SUPP
     assert row(res, g="B")["n"] == 10
@@ -274,7 +280,7 @@ def test_unit_contributions_summed_before_dominance():
     # person 1 has ten rows of 100 (1000 in all); nine others earn 10 each
     df = pd.DataFrame({"g": "A", "pid": [1] * 10 + list(range(2, 11)),
                        "earn": [100.0] * 10 + [10.0] * 9})
-    by_row = safe_table(df, "g", "earn", "sum", rules=SDCRules(threshold=10))
+    by_row = safe_table(df.drop(columns="pid"), "g", "earn", "sum", rules=SDCRules(threshold=10))
     assert by_row.ok  # rows: top two rows are 200 of 1090
     by_unit = safe_table(df, "g", "earn", "sum", unit="pid", rules=SDCRules(threshold=9))
     assert by_unit.table["sum"].iloc[0] == SUPP  # persons: top two are 1010 of 1090

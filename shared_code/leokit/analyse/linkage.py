@@ -4,8 +4,11 @@
 row counts - what you need to check a linkage, but not what you may take out of the SRS. ``match_summary``
 turns them into one table with counts rounded to ``rules.round_counts`` and any count of 1 to
 ``rules.threshold - 1`` shown as ``rules.suppressed_symbol`` (a handful of unmatched people can be
-identifiable); match rates are computed from the exact counts and shown to ``rules.pct_decimals``.
-``sample_flow`` does the same for the steps of a sample construction (what is left after each selection).
+identifiable); match rates are computed from the *rounded* counts (a rate to 0.1% from exact counts would give
+the exact counts back) and are suppressed with either count. ``sample_flow`` does the same for the steps of a
+sample construction (what is left after each selection). Both set ``attrs["sdc"]``, so an
+:class:`leokit.sdc.OutputSession` records them in the output request (it does not compare them with other
+outputs).
 """
 
 from __future__ import annotations
@@ -23,24 +26,43 @@ __all__ = ["match_summary", "sample_flow"]
 
 def match_summary(reports: Mapping[str, MatchReport], *, rules: sdc.SDCRules | None = None) -> pd.DataFrame:
     """One row per join (label -> MatchReport): rows on the left, matched, not matched and kept, not matched and
-    dropped, match rate (%), counts rounded and small counts suppressed."""
-    rules = rules or sdc.DEFAULT_RULES
+    dropped, match rate (%), counts rounded and small counts suppressed.
 
-    def cnt(n: int):
-        if 0 < n < rules.threshold:
-            return rules.suppressed_symbol
-        return int(sdc.round_to(n, rules.round_counts))
+    The match rate is the rounded matched count over the rounded left rows (to ``rules.pct_decimals``), ``"c"``
+    when either is suppressed: it gives back no more than the rounded counts."""
+    rules = rules or sdc.DEFAULT_RULES
+    cnt = _counter(rules)
 
     rows = []
     for label, r in reports.items():
         if not isinstance(r, MatchReport):
             raise TypeError(f"match_summary: {label!r} is a {type(r).__name__}, expected a MatchReport")
-        rate = 100 * r.matched_left / r.left_rows if r.left_rows else float("nan")
-        rows.append({"join": label, "cardinality": r.expect, "rows (left)": cnt(r.left_rows),
-                     "matched": cnt(r.matched_left), "not matched, kept": cnt(r.kept_unmatched_left),
+        left, matched = cnt(r.left_rows), cnt(r.matched_left)
+        rows.append({"join": label, "cardinality": r.expect, "rows (left)": left,
+                     "matched": matched, "not matched, kept": cnt(r.kept_unmatched_left),
                      "not matched, dropped": cnt(r.dropped_left),
-                     "match rate (%)": round(rate, rules.pct_decimals)})
-    return pd.DataFrame(rows).set_index("join")
+                     "match rate (%)": _pct(matched, left, rules)})
+    out = pd.DataFrame(rows).set_index("join")
+    out.attrs["sdc"] = (f"match_summary: counts rounded to {rules.round_counts}, 1-{rules.threshold - 1} shown as "
+                        f"'{rules.suppressed_symbol}', rates from the rounded counts")
+    return out
+
+
+def _counter(rules: sdc.SDCRules):
+    def cnt(n: int):
+        if 0 < n < rules.threshold:
+            return rules.suppressed_symbol
+        return int(sdc.round_to(n, rules.round_counts))
+    return cnt
+
+
+def _pct(num, den, rules: sdc.SDCRules):
+    """A percentage from two released (rounded) counts; suppressed with either."""
+    if isinstance(num, str) or isinstance(den, str):
+        return rules.suppressed_symbol
+    if not den:
+        return float("nan")
+    return float(sdc.round_to(100 * num / den, decimals=rules.pct_decimals))
 
 
 def sample_flow(steps: Mapping[str, "pd.DataFrame | pd.Series | int"], *, unit: str | None = None,
@@ -51,7 +73,8 @@ def sample_flow(steps: Mapping[str, "pd.DataFrame | pd.Series | int"], *, unit: 
     ``unit``), a boolean Series (its ``True`` count) or a count. One row per step: what is left, what the step
     dropped (from the previous row) and the share of the first row left; counts rounded to
     ``rules.round_counts`` and any count of 1 to ``rules.threshold - 1`` shown as ``rules.suppressed_symbol``
-    (shares are computed from the exact counts). Raises ``ValueError`` if a step has more than the one before
+    (shares are computed from the rounded counts, and suppressed with them, so they give back no more than the
+    rounded counts). Raises ``ValueError`` if a step has more than the one before
     it (each step must be a subset of the previous one).
     """
     rules = rules or sdc.DEFAULT_RULES
@@ -80,14 +103,14 @@ def sample_flow(steps: Mapping[str, "pd.DataFrame | pd.Series | int"], *, unit: 
                              f"({counts[-1][0]!r}, {counts[-1][1]:,}); steps must be nested")
         counts.append((label, n))
 
-    def cnt(n: int):
-        if 0 < n < rules.threshold:
-            return rules.suppressed_symbol
-        return int(sdc.round_to(n, rules.round_counts))
-
-    first = counts[0][1]
+    cnt = _counter(rules)
+    first = cnt(counts[0][1])
     rows = []
     for i, (label, n) in enumerate(counts):
-        rows.append({"step": label, "left": cnt(n), "dropped at this step": "" if i == 0 else cnt(counts[i - 1][1] - n),
-                     "% of first step": round(100 * n / first, rules.pct_decimals) if first else float("nan")})
-    return pd.DataFrame(rows).set_index("step")
+        left = cnt(n)
+        rows.append({"step": label, "left": left, "dropped at this step": "" if i == 0 else cnt(counts[i - 1][1] - n),
+                     "% of first step": _pct(left, first, rules)})
+    out = pd.DataFrame(rows).set_index("step")
+    out.attrs["sdc"] = (f"sample_flow: counts rounded to {rules.round_counts}, 1-{rules.threshold - 1} shown as "
+                        f"'{rules.suppressed_symbol}', shares from the rounded counts")
+    return out

@@ -13,7 +13,13 @@ notebooks show outputs that a checker would release:
 * :func:`safe_binned` and :func:`safe_histogram` -- plot data for binned
   scatter plots and histograms (only releasable bins are returned);
 * :func:`check_model` and :func:`safe_coef_table` -- residual degrees of
-  freedom and small cells behind dummies / fixed effects in regression models.
+  freedom and small cells behind dummies / fixed effects in regression models
+  (any regressor whose values other than the most common one are held by
+  fewer than ``threshold`` observations is flagged, so an indicator coded 0/2
+  or -1/+1 is caught like a 0/1 dummy);
+* :class:`OutputSession` -- every output a notebook releases, checked for
+  differencing against the outputs released before it, and the output request
+  (``session.write_request(folder)``) a researcher hands to the SRS checkers.
 
 Every function returns a result whose ``.table`` is what you may show, whose
 ``.report`` lists every suppression, rounding and note with the reason, and
@@ -25,6 +31,34 @@ which rules failed.  The report also carries one ``evidence`` row per cell, and
 ``.report`` and ``.evidence`` contain unrounded numbers: they are for you and
 the output checker (the SRS asks for the underlying counts with each request),
 not for release.  The ``.table`` itself shows only the safe, rounded values.
+
+Nothing is lost silently: a row whose ``by`` value is missing is counted in a
+cell of its own (``"missing"``; ``missing="drop"`` or ``"raise"`` otherwise),
+and rows left out for a missing value, outcome or unit are counted in the
+summary line the result prints.  Without ``unit=``, a frame whose person
+identifier (``AE_ID``, ``PupilMatchingRefAnonymous``, ``Edukey``, ``pid``...)
+repeats is refused: rows are then not persons.  A statistic whose name says
+money is rounded to ``round_money`` unless ``money=False``.
+
+Differencing between outputs
+----------------------------
+Two outputs that each pass can give a number away together (a sum over
+everyone and over everyone but one; a suppressed cell and a total released
+separately).  No rule of thumb stops this and ACRO does not check it.
+:class:`OutputSession` keeps, for every released cell, the set of units it
+covers (the ``unit=`` ids; else a person id column of the frame; else the
+frame's row labels) and suppresses -- or, with ``on_conflict="raise"``,
+refuses with :class:`~leokit.errors.DifferencingError` -- a new cell whose
+units differ by 1 to ``threshold - 1`` from an earlier released cell, from a
+sum of the released cells of an earlier table (all of them, or one line) or,
+within the new table, a total from the released cells under it.  It does not
+compare cells counted in different unit spaces, row labels of a frame whose
+index or columns changed, tables from :func:`check_table` (no unit ids),
+models, sample flows and match summaries (recorded, not compared), sums across
+several earlier outputs, class disclosure by differencing (a difference of ten
+or more units who all have the outcome), or anything released outside the
+session; the
+output checker's judgement is still needed.  See :mod:`leokit.sdc.session`.
 
 Rules and defaults
 ------------------
@@ -63,7 +97,8 @@ cells).  Differences from ACRO worth knowing: ACRO counts rows and computes
 dominance on rows, sends cells with negative values to manual review and counts
 rows whose value is missing towards the threshold; here ``unit=`` counts
 persons and sums their contributions, absolute values are used, and rows with
-a missing value are dropped before anything is counted.  ACRO does not apply
+a missing value are dropped before anything is counted (and counted in the
+printed summary).  ACRO does not apply
 secondary suppression; here it is applied when totals are shown
 (``margins=True``), for counts, sums and means (a median is not additive, so a
 total cannot reveal a suppressed one).  ACRO checks a minimum or maximum like a
@@ -84,16 +119,18 @@ Layout (one job per module, each importing only those listed before it):
 :mod:`~leokit.sdc.aggregate` (cells from unit-level rows), :mod:`~leokit.sdc.checks` (one function per
 rule, each returning its mask and report rows), :mod:`~leokit.sdc.fitted` (reading fitted models),
 :mod:`~leokit.sdc.results` (``SDCResult``, ``ModelCheck``, evidence), :mod:`~leokit.sdc.tables`,
-:mod:`~leokit.sdc.figures`, :mod:`~leokit.sdc.models`. Every public name is importable from ``leokit.sdc``.
+:mod:`~leokit.sdc.figures`, :mod:`~leokit.sdc.models`, :mod:`~leokit.sdc.session` (``OutputSession``).
+Every public name is importable from ``leokit.sdc``.
 """
 
 from __future__ import annotations
 
-from leokit.errors import DisclosureError, SDCInputError
+from leokit.errors import DifferencingError, DisclosureError, SDCInputError
 from leokit.sdc.figures import safe_binned, safe_histogram
 from leokit.sdc.models import check_model, safe_coef_table
 from leokit.sdc.results import ModelCheck, SDCResult
 from leokit.sdc.rounding import round_to
+from leokit.sdc.session import OutputSession, Release
 from leokit.sdc.rules import (ACRO_CORRESPONDENCE, DEFAULT_RULES, RULES_TABLE, SDCRules, rules_table_markdown,
                               rules_table_rst)
 from leokit.sdc.tables import check_table, safe_share, safe_table
@@ -107,6 +144,9 @@ __all__ = [
     "ModelCheck",
     "SDCInputError",
     "DisclosureError",
+    "DifferencingError",
+    "OutputSession",
+    "Release",
     "safe_table",
     "check_table",
     "safe_share",

@@ -8,7 +8,8 @@ each rule can be tested on its own (``tests/sdc/test_checks.py``).
 
 Cell rules: :func:`zeros`, :func:`threshold`, :func:`structural_zeros`, :func:`numerator_threshold`,
 :func:`complement_threshold` (shares), :func:`dominance`, :func:`p_ratio`, :func:`all_zero` (sums and
-means), :func:`secondary` (totals). Model rules: :func:`residual_dof`, :func:`dummy_cells`,
+means), :func:`secondary` (totals), :func:`differencing` (against earlier outputs, for
+:class:`leokit.sdc.OutputSession`). Model rules: :func:`residual_dof`, :func:`dummy_cells`,
 :func:`level_cells`.
 """
 
@@ -28,7 +29,8 @@ from leokit.sdc.rules import SDCRules
 
 __all__ = ["RuleCheck", "ModelRuleCheck", "zeros", "threshold", "structural_zeros", "structural_mask",
            "numerator_threshold", "complement_threshold", "dominance", "p_ratio", "all_zero", "primary",
-           "secondary", "record", "CAT_TERM", "residual_dof", "dummy_cells", "level_cells"]
+           "secondary", "record", "CAT_TERM", "residual_dof", "dummy_cells", "level_cells", "unit_difference",
+           "differencing"]
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,41 @@ def secondary(key_tuples: list[tuple], all_tokens: list[Any], sizes: np.ndarray,
 
 
 # --------------------------------------------------------------------------------------
+# Differencing between outputs
+# --------------------------------------------------------------------------------------
+def unit_difference(a: np.ndarray, b: np.ndarray) -> int:
+    """Number of units in one of two cells but not the other (``a``, ``b``: sorted unique unit hashes)."""
+    common = np.intersect1d(a, b, assume_unique=True).size
+    return int(a.size + b.size - 2 * common)
+
+
+def differencing(members: Sequence[np.ndarray], ok: np.ndarray, earlier: Sequence[tuple[str, np.ndarray]],
+                 rules: SDCRules, labels: Sequence[str]) -> RuleCheck:
+    """Of the cells still shown (``ok``), a cell whose units differ from an earlier released cell or sum of
+    cells (``earlier``: (description, units) pairs) by 1 to ``threshold - 1`` units is suppressed: the
+    difference of the two would describe those few units. Only pairs whose sizes differ by less than the
+    threshold are compared (the difference is at least the difference in size)."""
+    T = rules.threshold
+    mask = np.zeros(len(members), dtype=bool)
+    rows: list[dict] = []
+    if not len(earlier):
+        return RuleCheck("differencing", mask, rows)
+    sizes = np.array([m.size for _lab, m in earlier])
+    for i in np.flatnonzero(ok):
+        m = members[i]
+        for j in np.flatnonzero(np.abs(sizes - m.size) < T):
+            d = unit_difference(m, earlier[j][1])
+            if 0 < d < T:
+                mask[i] = True
+                rows.append(dict(cell=labels[i], statistic="", rule="differencing", action="suppressed",
+                                 detail=f"{d} unit{'s' if d != 1 else ''} (< {T}) between this cell and "
+                                        f"{earlier[j][0]}: the difference would describe {d} unit"
+                                        f"{'s' if d != 1 else ''}"))
+                break
+    return _check("differencing", mask, rows)
+
+
+# --------------------------------------------------------------------------------------
 # Models
 # --------------------------------------------------------------------------------------
 #: A formula term of one level of a categorical regressor: ``C(region)[T.North]`` or ``region[T.North]``.
@@ -302,7 +339,11 @@ def residual_dof(dof: float, nobs: int, rules: SDCRules) -> ModelRuleCheck:
 
 def dummy_cells(X: np.ndarray, names: Sequence[str], rules: SDCRules) -> ModelRuleCheck:
     """Every 0/1 regressor of the design matrix ``X`` has at least ``threshold`` observations equal to 1 and to
-    0, and each factor's reference level has at least ``threshold`` (all its dummies are flagged otherwise)."""
+    0, and each factor's reference level has at least ``threshold`` (all its dummies are flagged otherwise).
+
+    Any other regressor whose values other than its most common one are held by 1 to ``threshold - 1``
+    observations is flagged too: an indicator coded 0/2 or -1/+1 (or a count that is 0 for all but a few) is a
+    dummy in disguise, and its coefficient would give those few people's outcomes away."""
     T = rules.threshold
     rows: list[dict] = []
     flagged: list[str] = []
@@ -322,6 +363,22 @@ def dummy_cells(X: np.ndarray, names: Sequence[str], rules: SDCRules) -> ModelRu
         m = CAT_TERM.match(nm)
         if m:
             factor_sums[m.group("var").strip()] = factor_sums.get(m.group("var").strip(), 0.0) + n1
+    for j in np.flatnonzero(~is01):
+        col = X[:, j]
+        col = col[np.isfinite(col)]
+        if not len(col):
+            continue
+        vals, cnt = np.unique(col, return_counts=True)
+        if len(vals) < 2:
+            continue
+        top = int(np.argmax(cnt))
+        rest = int(len(col) - cnt[top])
+        if 0 < rest < T:
+            nm = names[j]
+            rows.append(dict(cell=nm, statistic="regressor", rule="dummy cell", action="fail",
+                             detail=f"only {rest} observations have a value other than {fmt_num(vals[top])} "
+                                    f"(must be >= {T}): the coefficient rests on a small cell"))
+            flagged.append(nm)
     for var, s in sorted(factor_sums.items()):
         nref = int(X.shape[0] - s)
         fail = nref < T

@@ -37,6 +37,10 @@ def check_model(
     * every 0/1 regressor (including formula dummies such as
       ``C(region)[T.North]``) has at least ``threshold`` observations equal to
       1 and to 0, and each factor's reference level has at least ``threshold``;
+    * every other regressor has at least ``threshold`` observations whose value
+      differs from its most common value (an indicator coded 0/2 or -1/+1 for
+      one person would otherwise release that person's outcome: intercept plus
+      coefficient is their fitted value);
     * every fixed-effect level (pyfixest) has at least ``threshold``
       observations;
     * with ``data`` and ``categorical`` (names of categorical regressors or

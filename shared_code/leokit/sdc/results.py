@@ -22,7 +22,7 @@ from leokit.sdc.fitted import coefficients
 from leokit.sdc.rounding import format_col, round_to
 from leokit.sdc.rules import DEFAULT_RULES, NOT_APPLICABLE, RULE_ORDER, SDCRules
 
-__all__ = ["SDCResult", "ModelCheck", "REPORT_COLUMNS", "report_frame", "evidence_frame", "evidence_rows",
+__all__ = ["SDCResult", "ModelCheck", "CellDefs", "REPORT_COLUMNS", "report_frame", "evidence_frame", "evidence_rows",
            "rules_by_cell", "summarise", "margins_note", "coefficient_table"]
 
 #: Columns of every report: the cell, the statistic, the rule, what was done and why.
@@ -39,6 +39,31 @@ def report_frame(rows: list[dict]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # Result objects
 # --------------------------------------------------------------------------------------
+@dataclass
+class CellDefs:
+    """Which units each cell of a checked output covers, for the differencing checks of an output session.
+
+    ``space`` names what the members are (``"unit PupilMatchingRefAnonymous"``, ``"rows of a frame with columns
+    ..."``); ``members[i]`` the sorted 64-bit hashes of the members of cell ``i``; ``rows[i]`` the row of
+    ``.table`` that shows cell ``i`` (-1: not shown, e.g. a dropped bin); ``base[i]`` whether it is a cell of the
+    table's partition (not a total); ``key_tuples`` (key codes per cell: the lines of the table) and
+    ``all_tokens`` (the code of a total in each dimension; ``None`` without totals) let the session add up
+    lines and re-run secondary suppression; ``num_members`` (shares) the members with the outcome; ``value_cols`` the columns
+    blanked when a cell is suppressed, ``count_col`` the count column.
+    """
+
+    space: str
+    members: list
+    labels: list
+    rows: np.ndarray
+    base: np.ndarray
+    key_tuples: list | None = None
+    all_tokens: list | None = None
+    num_members: list | None = None
+    value_cols: tuple = ()
+    count_col: str = "n"
+
+
 @dataclass
 class SDCResult:
     """A disclosure-checked output.
@@ -72,6 +97,9 @@ class SDCResult:
         ``value_shown`` (released or suppressed) and ``rules`` (the rules that
         suppressed it, "" if none).  Shares add ``n_outcome`` and
         ``n_without``.  Shares of the total are NaN where not applicable.
+    cells : CellDefs, optional
+        Which units each cell covers (for :class:`leokit.sdc.OutputSession`'s
+        differencing checks; not for release).
     """
 
     table: pd.DataFrame
@@ -83,6 +111,7 @@ class SDCResult:
     rules: SDCRules = field(default=DEFAULT_RULES)
     title: str = ""
     evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cells: CellDefs | None = field(default=None, repr=False, compare=False)
 
     def checker_note(self) -> str:
         """Plain text for an SRS output request: what the output is, the rules and the evidence per cell.

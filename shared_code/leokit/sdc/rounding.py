@@ -7,6 +7,7 @@ a number of decimals, always half away from zero (:func:`round_to`); a suppresse
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,29 @@ import pandas as pd
 
 from leokit.sdc.rules import NOT_APPLICABLE, SDCRules
 
-__all__ = ["round_to", "format_col", "money_or_decimals", "fmt_num"]
+__all__ = ["round_to", "format_col", "money_or_decimals", "fmt_num", "MONEY_NAME", "is_money_name",
+           "refused_stat_name"]
+
+#: A column name that says money (earnings, pay, wages, salary, income, pounds): rounded to ``round_money``
+#: unless the caller says otherwise. A log or a rank of money is not money (``log_pay``, ``ln_earnings``).
+MONEY_NAME = re.compile(r"earn|pay(?!e_?record)|wage|salar|income|gbp|pound|\u00a3|money", re.IGNORECASE)
+_NOT_MONEY = re.compile(r"(^|[^a-z])(log|ln|rank|share|pct|percent|z)([^a-z]|$)|_z$|^z_|employ|days|no_pay|depriv",
+                        re.IGNORECASE)
+_MINMAX = {"min", "max", "minimum", "maximum", "smallest", "largest", "lowest", "highest"}
+
+
+def is_money_name(name: Any) -> bool:
+    """True when a column's name says it holds money (see :data:`MONEY_NAME`)."""
+    s = str(name)
+    return bool(MONEY_NAME.search(s)) and not _NOT_MONEY.search(s)
+
+
+def refused_stat_name(name: Any) -> str | None:
+    """The word of ``name`` that says it is a minimum or a maximum (never releasable: one unit's value), or None."""
+    for tok in re.split(r"[^a-z0-9]+", str(name).lower()):
+        if tok in _MINMAX:
+            return tok
+    return None
 
 
 def round_to(x: Any, base: float = 1.0, decimals: int | None = None) -> np.ndarray:

@@ -193,6 +193,12 @@ RULES_TABLE: tuple[tuple[str, ...], ...] = (
     ("secondary suppression when totals are shown, so no suppressed cell can be recovered by differencing",
      "counts, sums, means, shares", "margins=True", "-", "- (not in ACRO)",
      "standard SDC practice (differencing)"),
+    (f"differencing between outputs: a released cell whose units differ from an earlier released cell or sum of "
+     f"cells by 1-{_R.threshold - 1} is suppressed (OutputSession)", "tables and figures released in a session",
+     "OutputSession", "-", "- (not in ACRO)", "standard SDC practice (differencing) [SDCLOG]"),
+    ("a person id that repeats without unit= is refused; rows with a missing by value are their own cell; "
+     "rows left out are counted in the printed summary", "tables, shares, figures", "missing='cell'", "-",
+     "- (ACRO counts rows)", "[ONS-SRS]"),
 )
 del _R
 

@@ -13,15 +13,57 @@ import numpy as np
 import pandas as pd
 
 from leokit.errors import SDCInputError
-from leokit.sdc.aggregate import (as_list, cell_labels, cells_from_rows, check_columns, check_frame, check_numeric,
-                                  key_output, prepare)
+from leokit.sdc.aggregate import (as_list, cell_labels, cell_members, cells_from_rows, check_columns, check_frame,
+                                  check_numeric, check_repeated_units, key_output, prepare)
 from leokit.sdc.checks import primary, record, secondary, structural_mask
-from leokit.sdc.results import SDCResult, evidence_frame, margins_note, report_frame, summarise
-from leokit.sdc.rounding import format_col, money_or_decimals
+from leokit.sdc.results import CellDefs, SDCResult, evidence_frame, margins_note, report_frame, summarise
+from leokit.sdc.rounding import format_col, is_money_name, money_or_decimals, refused_stat_name
 from leokit.sdc.rules import (ALLOWED_STATS, DEFAULT_RULES, DOMINANCE_STATS, MAGNITUDE_STATS, MEDIAN_NOTE, SDCRules,
                               check_stat)
 
-__all__ = ["safe_table", "check_table", "safe_share"]
+__all__ = ["safe_table", "check_table", "safe_share", "TOTAL_NAMES"]
+
+#: Labels recognised as total rows in an aggregated table (case-insensitive) when ``margins_name`` is not given.
+TOTAL_NAMES = ("total", "all", "overall", "grand total", "all pupils", "all people")
+
+
+def _space(data: pd.DataFrame, unit: str | None, member_col: str | None) -> str:
+    """What the members of the cells are (the differencing checks compare cells of one space only)."""
+    if unit is not None:
+        return f"unit {unit}"
+    if member_col is not None:
+        return f"unit {member_col}"
+    return "rows of a frame with columns " + ", ".join(sorted(map(str, data.columns)))
+
+
+def _cell_defs(work: pd.DataFrame, cells: pd.DataFrame, keys, margins: bool, labels: list[str], space: str,
+               value_cols: tuple, share: bool = False) -> CellDefs:
+    k = len(keys.names)
+    all_codes = [len(lev) for lev in keys.levels]
+    members = cell_members(work, cells, k, all_codes, share=share)
+    num = None
+    if share:
+        members, num = members[:len(cells)], members[len(cells):]
+    kc = [f"__k{i}" for i in range(k)]
+    key_tuples = [tuple(r) for r in cells[kc].to_numpy().tolist()] if k else [() for _ in range(len(cells))]
+    base = np.array([all(t[d] != all_codes[d] for d in range(k)) for t in key_tuples], dtype=bool)
+    return CellDefs(space, members, list(labels), np.arange(len(cells)), base,
+                    key_tuples, all_codes if margins else None, num, value_cols)
+
+
+def _money(money: bool | None, value: str | None, report: list[dict]) -> bool:
+    """Money rounding: as asked, or (``money=None``) when the value's name says money (earnings, pay, wage...)."""
+    if money is not None:
+        if not money and value is not None and is_money_name(value):
+            report.append(dict(cell="(table)", statistic=value, rule="rounding", action="note",
+                               detail=f"money=False although {value!r} looks like money: not rounded to pounds"))
+        return bool(money)
+    auto = value is not None and is_money_name(value)
+    if auto:
+        report.append(dict(cell="(table)", statistic=value, rule="rounding", action="money",
+                           detail=f"{value!r} looks like money (its name): rounded as money; pass money=False if "
+                                  "it is not"))
+    return auto
 
 
 def _complete_grid(keys: pd.MultiIndex, by_l: list, complete: bool | None, margins: bool, margins_name: str) -> bool:
@@ -50,7 +92,7 @@ def safe_table(
     stat: str = "count",
     *,
     unit: str | None = None,
-    money: bool = False,
+    money: bool | None = None,
     decimals: int = 1,
     rules: SDCRules | None = None,
     round_counts: int | None = None,
@@ -59,6 +101,7 @@ def safe_table(
     structural_zeros: Iterable[Any] | None = None,
     complete: bool | None = None,
     name: str | None = None,
+    missing: str = "cell",
 ) -> SDCResult:
     """A disclosure-checked table of a count or a magnitude statistic by groups.
 
@@ -84,10 +127,14 @@ def safe_table(
     unit : str, optional
         Column identifying persons: ``n`` counts distinct units and dominance
         is computed on each unit's summed contribution.  Without it, rows are
-        units.
-    money : bool
+        units -- and a frame with a person identifier column (``AE_ID``,
+        ``PupilMatchingRefAnonymous``, ``Edukey``, ``pid``...) whose values
+        repeat is refused (rows are then not persons).  Rows with a missing
+        unit are left out; the printed summary says how many.
+    money : bool, optional
         Round the statistic to the nearest ``rules.round_money`` (100 pounds)
-        instead of to ``decimals`` places.
+        instead of to ``decimals`` places.  Default: when the value's name
+        says money (earnings, pay, wage, salary, income; not ``log_...``).
     decimals : int
         Decimal places for a non-money statistic.
     rules : SDCRules, optional
@@ -107,6 +154,10 @@ def safe_table(
     name : str, optional
         Name of the statistic column (default: ``stat``; for counts the table
         has only ``n``).
+    missing : {"cell", "drop", "raise"}
+        Rows whose ``by`` value is missing: their own cell labelled
+        ``"missing"`` (default), left out (the printed summary says how many)
+        or refused.
 
     Returns
     -------
@@ -130,11 +181,15 @@ def safe_table(
         raise SDCInputError("name='n' is reserved for the count column")
     report: list[dict] = []
     reserved = ("n", stat_name) if magnitude else ("n",)
-    work, keys = prepare(data, by_l, value, unit, report, reserved)
+    member_col = check_repeated_units(data, unit)
+    money = _money(money, value, report) if magnitude else False
+    work, keys, left_out = prepare(data, by_l, value, unit, report, reserved, missing, member_col)
     complete = _complete_grid(keys, by_l, complete, margins, margins_name)
     cells = cells_from_rows(work, keys, magnitude, unit is not None, rules, margins, complete)
     keyframe = key_output(cells, keys, margins, margins_name)
     labels = cell_labels(keyframe)
+    defs = _cell_defs(work, cells, keys, margins, labels, _space(data, unit, member_col),
+                      (stat_name, "n") if magnitude else ("n",))
     structural = structural_mask(structural_zeros, keys, cells)
     stat_label = stat if value is None else f"{stat} of {value}"
     dominance = stat in DOMINANCE_STATS
@@ -176,11 +231,13 @@ def safe_table(
                            detail=f"counts rounded to nearest {rc}"))
         roundings.append(f"counts rounded to {rc}")
     extra = [margins_note(margins, report)] if by_l else []
+    if left_out.note():
+        extra.append(left_out.note())
     summary, n_supp = summarise(len(cells), mask_stat | mask_n, reason, roundings, extra)
     title = (f"{stat} of {value}" if magnitude else "count") + (f" by {', '.join(by_l)}" if by_l else "")
     ev = evidence_frame(keyframe, labels, cells, stat_label if magnitude else "count", mask_n,
                    mask_stat if magnitude else mask_n, dominance, report, rules)
-    return SDCResult(out, report_frame(report), summary, n_supp, len(cells), "table", rules, title, ev)
+    return SDCResult(out, report_frame(report), summary, n_supp, len(cells), "table", rules, title, ev, defs)
 
 
 def check_table(
@@ -231,7 +288,13 @@ def check_table(
         Cells (values / tuples of ``by`` values) that are zero by definition.
     margins_name : str, optional
         Label used in the ``by`` columns for total rows.  When given, totals
-        are recognised and secondary suppression is applied.
+        are recognised and secondary suppression is applied.  When not given,
+        a key value such as ``"Total"`` or ``"All"`` (:data:`TOTAL_NAMES`) is
+        recognised as the total label.
+
+    Columns whose name says minimum or maximum are refused (a single unit's
+    value); stat columns whose name says money are rounded as money; a key
+    column of non-integer numbers is refused (it would be released unrounded).
 
     Returns
     -------
@@ -260,6 +323,39 @@ def check_table(
     non_key = {count_col, *stat_l, *money_l, *pct_l, *contrib}
     by_l = as_list(by, "by") if by is not None else [c for c in df.columns if c not in non_key]
     check_columns(df, by_l, "by")
+    report: list[dict] = []
+    for c in [*stat_l, *money_l, *pct_l, *by_l]:
+        word = refused_stat_name(c)
+        if word is not None:
+            raise SDCInputError(f"check_table: column {c!r} looks like a {word} (its name); a minimum or maximum is "
+                                "the value of a single unit and is never releasable [SDCLOG]. Drop the column "
+                                "(or rename it if it is not one)")
+    for c in by_l:
+        if pd.api.types.is_float_dtype(df[c].dtype):
+            v = df[c].dropna().to_numpy(dtype="float64")
+            if len(v) and not np.all(v == np.round(v)):
+                raise SDCInputError(f"check_table: column {c!r} holds non-integer numbers but is not listed as a "
+                                    "statistic (stat_cols, money_cols or pct_cols), so it would be released as a key, "
+                                    "unrounded; list it, or pass by= the key columns")
+    for c in list(stat_l):
+        if is_money_name(c) and c not in money_l:
+            stat_l.remove(c)
+            money_l.append(c)
+            report.append(dict(cell="(table)", statistic=c, rule="rounding", action="money",
+                               detail=f"{c!r} looks like money (its name): rounded to the nearest "
+                                      f"\u00a3{rules.round_money} (list it in stat_cols with a non-money name, or "
+                                      "rename it, if it is not money)"))
+    if margins_name is None:
+        found = sorted({str(v) for c in by_l for v in pd.unique(df[c].dropna().astype(str))
+                        if str(v).strip().lower() in TOTAL_NAMES})
+        if len(found) > 1:
+            raise SDCInputError(f"check_table: the key columns hold several total labels {found}; pass "
+                                "margins_name= the one used for totals")
+        if found:
+            margins_name = found[0]
+            report.append(dict(cell="(table)", statistic="", rule="secondary", action="totals recognised",
+                               detail=f"rows labelled {margins_name!r} are taken as totals (margins_name); secondary "
+                                      "suppression is applied so no suppressed cell can be recovered from them"))
     if 0 < len(contrib) < 3:
         raise SDCInputError("give all of total_col, top1_col and top2_col (or none of them)")
     if contrib and rules.nk_n > 2:
@@ -267,7 +363,6 @@ def check_table(
     counts = pd.to_numeric(df[count_col]).to_numpy(dtype="float64")
     if np.isnan(counts).any() or (counts < 0).any():
         raise SDCInputError(f"count_col {count_col!r} must hold non-negative counts without missing values")
-    report: list[dict] = []
     cells = pd.DataFrame({"n": counts.astype("int64")})
     dom_l = [c for c in stat_l + money_l if c not in median_l]  # sums and means
     if contrib:
@@ -371,6 +466,7 @@ def safe_share(
     margins_name: str = "All",
     structural_zeros: Iterable[Any] | None = None,
     complete: bool | None = None,
+    missing: str = "cell",
 ) -> SDCResult:
     """Percentage of units with an outcome, by group, with numerator and denominator checks.
 
@@ -385,7 +481,11 @@ def safe_share(
     outcome : str
         Boolean or 0/1 column, or any column with ``positive=`` naming the
         value that counts as having the outcome.  With ``unit=``, a unit has
-        the outcome if any of its rows has it.
+        the outcome if any of its rows has it.  Rows with a missing outcome
+        are left out (the printed summary says how many).
+    unit, missing
+        As in :func:`safe_table` (repeated person ids without ``unit=`` are
+        refused; missing ``by`` values are their own cell by default).
 
     Returns
     -------
@@ -416,13 +516,16 @@ def safe_share(
     else:
         pos = (col == positive).fillna(False).to_numpy(dtype=bool)
     report: list[dict] = []
+    member_col = check_repeated_units(data, unit)
     miss_o = col.isna().to_numpy()
     if miss_o.any():
         report.append(dict(cell="(input)", statistic="", rule="note", action="rows dropped",
                            detail=f"{int(miss_o.sum())} rows with missing {outcome!r} are not used"))
     sub = data.loc[~miss_o] if miss_o.any() else data
     pos = pos[~miss_o]
-    work, keys = prepare(sub, by_l, None, unit, report, ("n", "pct", "n_outcome"))
+    work, keys, left_out = prepare(sub, by_l, None, unit, report, ("n", "pct", "n_outcome"), missing, member_col)
+    if miss_o.any():
+        left_out.reasons = {f"missing {outcome!r}": int(miss_o.sum()), **left_out.reasons}
     # prepare may drop rows with missing keys or units: recompute the same mask for `pos`
     keep = np.ones(len(sub), dtype=bool)
     if by_l:
@@ -434,6 +537,8 @@ def safe_share(
     cells = cells_from_rows(work, keys, False, unit is not None, rules, margins, complete, share=True)
     keyframe = key_output(cells, keys, margins, margins_name)
     labels = cell_labels(keyframe)
+    defs = _cell_defs(work, cells, keys, margins, labels, _space(data, unit, member_col), ("pct", "n_outcome", "n"),
+                      share=True)
     structural = structural_mask(structural_zeros, keys, cells)
     stat_label = f"% {outcome}" + (f"=={positive!r}" if positive is not None else "")
     mask_n, mask_stat, _dom, reason = primary(cells, structural, rules, stat_label, labels, False, False, True,
@@ -461,8 +566,10 @@ def safe_share(
     report.append(dict(cell="(all shown cells)", statistic="n, n_outcome", rule="rounding", action="rounded",
                        detail=f"counts rounded to nearest {rc}"))
     extra = [margins_note(margins, report)] if by_l else []
+    if left_out.note():
+        extra.append(left_out.note())
     summary, n_supp = summarise(len(cells), mask_stat | mask_n, reason,
                                [f"pct to {rules.pct_decimals} dp", f"counts rounded to {rc}"], extra)
     title = f"share with {outcome}" + (f" by {', '.join(by_l)}" if by_l else "")
     ev = evidence_frame(keyframe, labels, cells, stat_label, mask_n, mask_stat, False, report, rules, share=True)
-    return SDCResult(out, report_frame(report), summary, n_supp, len(cells), "table", rules, title, ev)
+    return SDCResult(out, report_frame(report), summary, n_supp, len(cells), "table", rules, title, ev, defs)
