@@ -78,31 +78,10 @@ def test_the_scan_finds_the_names_the_docs_use():
     assert "leokit.linkage.resolve_edukeys" in NAMES and "leokit.derive.fsm_ever6" in NAMES
 
 
-#: Mentions in files of the generator and of the analysis helpers (``leokit.synth.generate`` is shadowed by the
-#: function ``generate`` as ``leokit.link`` was; ``leokit.analyse.linkage``'s docstring still says
-#: ``leokit.link.link``): owned by other work on this issue, checked by the test marked xfail below until merged.
-_ELSEWHERE = ("shared_code/leokit/synth/", "shared_code/leokit/analyse/")
-
-
-def _elsewhere(name: str, where: list[str]) -> bool:
-    return name.startswith("leokit.synth.") or all(w.startswith(_ELSEWHERE) for w in where)
-
-
-def _unresolved() -> dict[str, list[str]]:
-    return {n: sorted(set(w)) for n, w in NAMES.items() if not _resolves(n)}
-
-
 def test_every_dotted_name_in_the_docs_resolves():
-    bad = {n: w[:3] for n, w in _unresolved().items() if not _elsewhere(n, w)}
+    bad = {n: sorted(set(w))[:3] for n, w in NAMES.items() if not _resolves(n)}
     assert not bad, "dotted names that do not resolve (name: where):\n" + "\n".join(
         f"  {n}: {w}" for n, w in sorted(bad.items()))
-
-
-@pytest.mark.xfail(reason="names in leokit.synth / leokit.analyse files, fixed where those files are edited",
-                   strict=False)
-def test_every_dotted_name_in_synth_and_analyse_resolves():
-    bad = {n: w[:3] for n, w in _unresolved().items() if _elsewhere(n, w)}
-    assert not bad, "\n".join(f"  {n}: {w}" for n, w in sorted(bad.items()))
 
 
 @pytest.mark.parametrize("name", ["leokit.link.resolve_edukeys", "leokit.nothing", "leokit.derive.no_such_thing"])

@@ -55,7 +55,7 @@ def build(data_dir) -> dict[str, pd.DataFrame]:
     """Pupils (with attainment, FSM, area, school, sex, first degree, AE_ID) and the person-year pay-rate panel."""
     import leokit.derive as dv
     from leokit import load as ld
-    from leokit.link import person_lookup, resolve_edukeys
+    from leokit.linkage import person_lookup, resolve_edukeys
 
     have = set(ld.list_tables(data_dir))
     emap = resolve_edukeys(data_dir)[["EDUKEY", "AE_ID"]]

@@ -1,6 +1,6 @@
 """Linkage summaries fit for release: the match reports of a chain of joins as one rounded table.
 
-:func:`leokit.link.link` and the other joins return :class:`leokit.errors.MatchReport` objects with exact
+:func:`leokit.linkage.link` and the other joins return :class:`leokit.errors.MatchReport` objects with exact
 row counts - what you need to check a linkage, but not what you may take out of the SRS. ``match_summary``
 turns them into one table with counts rounded to ``rules.round_counts`` and any count of 1 to
 ``rules.threshold - 1`` shown as ``rules.suppressed_symbol`` (a handful of unmatched people can be

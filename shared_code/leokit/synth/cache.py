@@ -1,6 +1,6 @@
 """Is a generated data folder up to date? (``python -m leokit generate --reuse``)
 
-A folder written by :func:`leokit.synth.generate.generate` records how it was made in ``truth.json``:
+A folder written by :func:`leokit.synth.generate` records how it was made in ``truth.json``:
 ``_meta`` holds the generator version, seed, scale and cohorts, and every planted parameter's value is
 written beside its definition. A folder is *up to date* for a request when all of these match: the
 running generator's :data:`~leokit.synth.params.GENERATOR_VERSION` (bumped whenever the output for a

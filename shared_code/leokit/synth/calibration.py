@@ -2,7 +2,7 @@
 
 :func:`calibration_table` recomputes every published figure the way a researcher would in the SRS, from
 the **released tables only** (no ``truth_*`` table): persons are resolved with the released lookups
-(:func:`leokit.link.person_lookup` PMR -> AE_ID, :func:`leokit.link.resolve_edukeys` EDUKEY -> AE_ID),
+(:func:`leokit.linkage.person_lookup` PMR -> AE_ID, :func:`leokit.linkage.resolve_edukeys` EDUKEY -> AE_ID),
 FSM is the observable :func:`leokit.derive.fsm_ever6` from the school census and KS4 tables, graduates
 come from the HESA qualifier records (:func:`leokit.derive.graduation`), and earnings and sustained
 employment are the kit's one definition of each (:func:`leokit.derive.total_earnings`,
@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from leokit import derive as dv
 from leokit import load as ld
 from leokit import schema as S
-from leokit.link import person_lookup, resolve_edukeys
+from leokit.linkage import person_lookup, resolve_edukeys
 from leokit.synth.generate import JSON_SIGNIFICANT_DIGITS
 from leokit.synth.manifest import MANIFEST
 from leokit.synth.writer import RELEASED_DECIMALS, TRUTH_DECIMALS

@@ -1,7 +1,7 @@
 """A class pack: one synthetic data set per learner, each with its own seed and planted truth, and an answer key.
 
 ``python -m leokit classpack --out DIR --learners N`` draws, for each learner, a generator seed and a set of
-planted effects within :data:`RANGES`, generates that learner's data with :func:`leokit.synth.generate.generate`
+planted effects within :data:`RANGES`, generates that learner's data with :func:`leokit.synth.generate`
 (exactly what ``python -m leokit generate --seed ... --truth ...`` does), and writes an answer key that only the
 instructor keeps::
 
@@ -282,7 +282,7 @@ def write_classpack(out: str | Path, learners: int, *, key: str | None = None, k
         The secret pack key (64 hex digits) or a file holding it (an earlier pack's ``instructor/pack_key.txt``),
         to re-create a pack; by default a new key from the operating system's entropy (:func:`new_key`).
     scale, cohorts : int
-        As for :func:`~leokit.synth.generate.generate` (the exemplars' default data use scale 2,500 and 12
+        As for :func:`~leokit.synth.generate` (the exemplars' default data use scale 2,500 and 12
         cohorts; the contextual-offers RD needs about 20,000, which takes about half a minute per learner).
     withhold_truth : bool
         Move each learner's ``truth.json`` and ``truth/`` tables into ``instructor/truths/``.

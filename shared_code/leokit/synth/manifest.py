@@ -1,6 +1,6 @@
 """Which files in a folder the generator wrote: the manifest, and the rule for writing into a folder.
 
-:func:`leokit.synth.generate.generate` writes ``MANIFEST`` (``leokit_manifest.json``) into its output folder,
+:func:`leokit.synth.generate` writes ``MANIFEST`` (``leokit_manifest.json``) into its output folder,
 listing every file it wrote (path relative to the folder, size and SHA-256) and the generator version; no seed
 and nothing else about how the data were drawn. The rule for an output folder (:func:`check_output`):
 
