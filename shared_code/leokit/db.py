@@ -48,7 +48,12 @@ raises the table's SchemaError when a query reads it (through the returned :clas
 through the bare DuckDB connection the query stops with the same message), ``connect`` warns
 once listing the broken tables, ``con.problems`` maps each to its error, and every other table
 works. The census stack fails with its census tables rather than lose a year. A table with 0
-rows is served and listed in one warning (``con.empty_tables``). Tables without a declared
+rows is refused like any other broken table, as :func:`leokit.load_table` refuses it; with
+``validate=False`` it is served and listed in one warning (``con.empty_tables``). Spells that end
+before they start (the schema's ``ordered`` date pairs) are refused, as by the loader. The views do
+not normalise: a text key padded with blanks or a code in lower case, which ``load_table`` repairs
+with an :class:`~leokit.errors.InputChangedWarning`, is refused here (SQL Server compares such text
+differently, so a silent repair here would not carry over to the SRS). Tables without a declared
 schema (the undeclared ``truth_*`` answer keys, your own files) are read but not validated (``con.unchecked``).
 
 Cost (measured on 2 cores shared with other jobs, so give or take a third): before validation
@@ -107,6 +112,7 @@ from leokit.paths import ENV_VAR, resolve_data_dir, table_files
 from leokit.read import arrow_to_pandas
 from leokit.schema import SRS_DATABASES
 from leokit.srs import PROJECT_ENV_VAR, TSQL_FUNCTIONS, srs_dialect, srs_name, srs_project, to_srs_sql
+from leokit.validation import KIND_EXPECTED, range_expected, rows_problem, rows_text
 from leokit.validation import validate as _validate
 
 __all__ = ["connect", "query", "views", "srs_name", "to_srs_sql", "srs_project", "srs_dialect",
@@ -372,30 +378,16 @@ def _has_nan_option(con) -> bool:
 # The structural checks (missing, extra and repeated column names, with the loader's "did you mean" hints)
 # are leokit.validation.validate itself, run on a zero-row frame with the file's column names. The value
 # checks are repeated here in SQL, because they must run where the data are (out of core): the wording of
-# each Problem is the loader's (leokit.validation._check_column, whose small helpers are private there and
-# are repeated below: _rows, _example, _fmt_bound and the kinds' "expected" texts).
+# each Problem is the loader's: the "expected" texts and row counts come from leokit.validation
+# (KIND_EXPECTED, range_expected, rows_text); only the rendering of SQL values as examples is done here.
 #: The checks made here on the data; every other problem validate() finds on the zero-row frame (missing,
 #: extra, duplicate-name, and any check added to it later) is kept as it is.
-_DATA_CHECKS = ("kind", "null", "values", "range", "key")
-_KIND_EXPECTED = {"int": "kind int (an integer dtype, or float with whole numbers)",
-                  "float": "kind float (a numeric dtype)",
-                  "str": "kind str (text: str/string dtype, or object holding str)",
-                  "date": "kind date (datetime64)"}
+_DATA_CHECKS = ("kind", "null", "values", "range", "key", "order", "rows")
 _MAX_EXAMPLES = 3
 #: Validation results of this process, by file (path, size, modification time) and options: connecting
 #: again to unchanged files (e.g. every :func:`query`) does not scan them again.
 _CHECKED: dict[tuple, tuple[list[Problem], int]] = {}
 _CHECKED_MAX = 1024
-
-
-def _rows(n: int) -> str:
-    return f"{n} row{'s' if n != 1 else ''}"
-
-
-def _fmt_bound(v) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 def _example(v) -> str:
@@ -508,9 +500,12 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
         status[col.name] = state
         per_col[col.name] = []
         if state == "bad":
-            per_col[col.name] = [Problem(table, col.name, _KIND_EXPECTED[col.kind], found, "kind")]
+            per_col[col.name] = [Problem(table, col.name, KIND_EXPECTED[col.kind], found, "kind")]
             if _family(f.type) in ("int", "bool"):  # with missing values the loader holds them as float64
                 checks.append((col.name, "kind-null", f"{_q(col.name)} IS NULL", _q(col.name)))
+            elif _family(f.type) == "str" and col.kind in ("int", "float"):  # the loader counts the non-numbers
+                q = _q(col.name)
+                checks.append((col.name, "kind-text", f"{q} IS NOT NULL AND TRY_CAST({q} AS DOUBLE) IS NULL", q))
             continue
         v = _value_sql(col.name, f)
         if state == "whole":
@@ -550,12 +545,23 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
                     per_col[name] = [Problem(p.table, p.column, p.expected,
                                              re.sub(r"^dtype \S+", "dtype float64", p.found), p.check)]
                 continue
+            if check == "kind-text":
+                p = per_col[name][0]
+                if n:
+                    pick = (f"SELECT {v} FROM {ordered} WHERE {cond} GROUP BY 1 ORDER BY min(file_row_number)"
+                            if ordered else f"SELECT DISTINCT {v} FROM {src} WHERE {cond} ORDER BY 1")
+                    ex = _examples(r[0] for r in con.execute(f"{pick} LIMIT {_MAX_EXAMPLES}").fetchall())
+                    found = f"{p.found} with {rows_text(n)} of values that are not numbers (e.g. {ex})"
+                else:
+                    found = f"{p.found} (text holding numbers)"
+                per_col[name] = [Problem(p.table, p.column, p.expected, found, p.check)]
+                continue
             if not n or status.get(name) == "bad":
                 continue
             col = ts.column(name)
             if check == "null":
                 per_col[name].append(Problem(table, name, "no missing values (column is not nullable)",
-                                             f"{_rows(n)} with missing values", "null"))
+                                             f"{rows_text(n)} with missing values", "null"))
                 continue
             if check == "whole" or ordered is None:  # the loader sorts non-whole values (np.unique)
                 ex_sql = f"SELECT DISTINCT {v} FROM {src} WHERE {cond} ORDER BY 1 LIMIT {_MAX_EXAMPLES}"
@@ -566,27 +572,22 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
             if check == "whole":
                 f = by_name[name]
                 dt = _pandas_dtype(f)
-                per_col[name] = [Problem(table, name, _KIND_EXPECTED["int"],
-                                         f"dtype {dt} with {_rows(n)} of non-whole values (e.g. {ex})", "kind")]
+                per_col[name] = [Problem(table, name, KIND_EXPECTED["int"],
+                                         f"dtype {dt} with {rows_text(n)} of non-whole values (e.g. {ex})", "kind")]
                 status[name] = "bad"
             elif check == "values":
                 shown = list(col.values)
                 allowed_s = ", ".join(repr(x) for x in shown[:15]) + (", ..." if len(shown) > 15 else "")
                 per_col[name].append(Problem(table, name, f"values in {{{allowed_s}}}",
-                                             f"{_rows(n)} with other values (e.g. {ex})", "values"))
+                                             f"{rows_text(n)} with other values (e.g. {ex})", "values"))
             elif check == "range":
-                if col.min is not None and col.max is not None:
-                    expected = f"values in [{_fmt_bound(col.min)}, {_fmt_bound(col.max)}]"
-                elif col.min is not None:
-                    expected = f"values >= {_fmt_bound(col.min)}"
-                else:
-                    expected = f"values <= {_fmt_bound(col.max)}"
-                per_col[name].append(Problem(table, name, expected, f"{_rows(n)} out of range (e.g. {ex})", "range"))
+                expected = range_expected(col)
+                per_col[name].append(Problem(table, name, expected, f"{rows_text(n)} out of range (e.g. {ex})", "range"))
             elif check == "blanks":
                 per_col[name].append(Problem(
                     table, name, "key text without trailing blanks (SQL Server ignores them when it compares "
                                  "text, so 'A' and 'A ' would be one key in the SRS)",
-                    f"{_rows(n)} ending in a blank (e.g. {ex})", "blanks"))
+                    f"{rows_text(n)} ending in a blank (e.g. {ex})", "blanks"))
         key_problem = None
         if ts.key and all(status.get(k) in ("ok", "whole") for k in ts.key):
             cols = ", ".join(f"{_value_sql(k, by_name[k])} AS {_q(f'_k{i}')}" for i, k in enumerate(ts.key))
@@ -604,14 +605,34 @@ def _check_table(con, ts: _schema.TableSchema, src: str, sch: pa.Schema, extra: 
                 ex_s = "; ".join("(" + ", ".join(_missing_example(kd) if x is None else _example(x)
                                                  for x, kd in zip(r, kinds)) + ")" for r in ex_rows)
                 key_problem = Problem(table, ", ".join(ts.key), f"unique key ({', '.join(ts.key)})",
-                                      f"{_rows(int(n_dup))} sharing {int(n_keys)} duplicated key value(s) (e.g. {ex_s})",
+                                      f"{rows_text(int(n_dup))} sharing {int(n_keys)} duplicated key value(s) (e.g. {ex_s})",
                                       "key")
+        order_problems = []
+        for start, end in getattr(ts, "ordered", ()):  # spells that end before they start (the loader's "order")
+            if not all(status.get(c) == "ok" and ts.column(c).kind == "date"
+                       and _family(by_name[c].type) in ("date", "timestamp")
+                       for c in (start, end)):
+                continue
+            a, b = f"CAST({_q(start)} AS TIMESTAMP)", f"CAST({_q(end)} AS TIMESTAMP)"
+            cond = f"{a} IS NOT NULL AND {b} IS NOT NULL AND {b} < {a}"
+            n_bad = con.execute(f"SELECT count(*) FILTER (WHERE {cond}) FROM {src}").fetchone()[0]
+            if n_bad:
+                pick = (f"SELECT {a}, {b} FROM {ordered} WHERE {cond} ORDER BY file_row_number" if ordered
+                        else f"SELECT {a}, {b} FROM {src} WHERE {cond}")
+                ex = "; ".join(f"{_example(x)} -> {_example(y)}" for x, y in
+                               con.execute(f"{pick} LIMIT {_MAX_EXAMPLES}").fetchall())
+                order_problems.append(Problem(table, end, f"{end} on or after {start}",
+                                              f"{rows_text(int(n_bad))} ending before they start (e.g. {ex})",
+                                              "order"))
     except duckdb.Error as e:  # e.g. a file whose footer reads but whose data pages are damaged
         return [Problem(table, None, "a readable Parquet file", f"{type(e).__name__}: {e}", "read")], 0
     for col in ts.columns:
         problems += per_col.get(col.name, [])
     if key_problem is not None:
         problems.append(key_problem)
+    problems += order_problems
+    if n_rows == 0:  # as the loader: an empty table is refused (nothing to link or derive from it)
+        problems.append(rows_problem(table))
     return problems, n_rows
 
 

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -88,6 +89,7 @@ __all__ = [
     "ChainReport",
     "log_report",
     "finish",
+    "notify",
 ]
 
 logger = logging.getLogger("leokit")
@@ -316,6 +318,16 @@ class OutputFolderError(FileExistsError):
 class DifferencingError(DisclosureError):
     """An output would give units away by differencing with outputs released before it
     (``leokit.sdc.OutputSession`` with ``on_conflict="raise"``); the message names the earlier output and cell."""
+
+
+def notify(category: type[Warning], message: str, source: str = "leokit") -> None:
+    """Issue one of the kit's warnings (:class:`RowsDroppedWarning`, :class:`InputChangedWarning`,
+    :class:`CoverageWarning`) as coming from ``source`` (e.g. ``"leokit.derive"``), not from a file of the installed
+    package: the printed line is ``leokit.derive:0: RowsDroppedWarning: ...``, the same on every machine (no
+    install path, no line number that moves with an edit), so notebooks that show it store the same text everywhere.
+    Warning filters apply as usual (``warnings.simplefilter("error", RowsDroppedWarning)`` makes it an error), and
+    every call is shown (each is a separate event)."""
+    warnings.warn_explicit(message, category, filename=source, lineno=0, module=source, registry=None)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ the file is ignored so the writer's dtypes never leak in):
 
 from __future__ import annotations
 
-import warnings
 from typing import Mapping, Sequence
 
 import pandas as pd
@@ -30,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from leokit import schema as _schema
-from leokit.errors import InputChangedWarning, Problem, SchemaError, did_you_mean
+from leokit.errors import InputChangedWarning, Problem, SchemaError, did_you_mean, notify
 from leokit.frames import match_case
 from leokit.paths import database_of_path, find_table_file, table_files
 from leokit.schema import schema_for
@@ -125,7 +124,7 @@ def load_table(
     if validate:
         df, notes = normalise_frame(df, name, casts=False)
         if notes:
-            warnings.warn(f"load_table({name!r}): " + "; ".join(notes), InputChangedWarning, stacklevel=2)
+            notify(InputChangedWarning, f"load_table({name!r}): " + "; ".join(notes), "leokit.load_table")
         _validate(df, name, extra=extra, require_all=columns is None)
     return df
 
@@ -168,7 +167,7 @@ def resolve_table(name: str, data_dir=None, tables: Mapping[str, pd.DataFrame] |
     """
     df, notes = resolve_checked(name, data_dir, tables)
     if notes:
-        warnings.warn("; ".join(notes), InputChangedWarning, stacklevel=2)
+        notify(InputChangedWarning, "; ".join(notes), "leokit")
     return df
 
 

@@ -132,7 +132,8 @@ def _check_kind(s: pd.Series, col: _schema.Column) -> str | None:
     if pd.api.types.is_integer_dtype(dt):
         return None
     v = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype="float64")
-    bad = v[~np.isfinite(v) | (np.mod(v, 1.0) != 0)] if v.size else v
+    finite = np.isfinite(v)
+    bad = v[~finite | (np.mod(np.where(finite, v, 0.0), 1.0) != 0)] if v.size else v  # inf is not whole
     if bad.size:
         return f"dtype {dt} with {_rows(int(bad.size))} of non-whole values (e.g. {_examples(np.unique(bad))})"
     return None
@@ -144,16 +145,33 @@ def _fmt_bound(v) -> str:
     return str(v)
 
 
+#: What a column of each kind is expected to hold, as every schema error says it (files, frames, SQL views).
+KIND_EXPECTED = {"int": "kind int (an integer dtype, or float with whole numbers)",
+                 "float": "kind float (a numeric dtype)",
+                 "str": "kind str (text: str/string dtype, or object holding str)",
+                 "date": "kind date (datetime64)"}
+
+
+def range_expected(col: _schema.Column) -> str:
+    """The "expected" text of a range problem of ``col`` (``values in [lo, hi]``, ``values >= lo`` ...)."""
+    if col.min is not None and col.max is not None:
+        return f"values in [{_fmt_bound(col.min)}, {_fmt_bound(col.max)}]"
+    if col.min is not None:
+        return f"values >= {_fmt_bound(col.min)}"
+    return f"values <= {_fmt_bound(col.max)}"
+
+
+def rows_text(n: int) -> str:
+    """``'1 row'`` / ``'3 rows'``: how every schema error counts rows."""
+    return _rows(n)
+
+
 def _check_column(table: str, s: pd.Series, col: _schema.Column) -> list[Problem]:
     probs: list[Problem] = []
     s = s.reset_index(drop=True)  # masks below must not align on a duplicated index
     kind_problem = _check_kind(s, col)
     if kind_problem is not None:
-        expected = {"int": "kind int (an integer dtype, or float with whole numbers)",
-                    "float": "kind float (a numeric dtype)",
-                    "str": "kind str (text: str/string dtype, or object holding str)",
-                    "date": "kind date (datetime64)"}[col.kind]
-        return [Problem(table, col.name, expected, kind_problem, "kind")]
+        return [Problem(table, col.name, KIND_EXPECTED[col.kind], kind_problem, "kind")]
     null = s.isna()
     n_null = int(null.sum())
     if not col.nullable and n_null:
@@ -194,12 +212,7 @@ def _check_column(table: str, s: pd.Series, col: _schema.Column) -> list[Problem
                 bad_mask |= vals > hi
             n_bad = int(bad_mask.sum())
             if n_bad:
-                if col.min is not None and col.max is not None:
-                    exp = f"values in [{_fmt_bound(col.min)}, {_fmt_bound(col.max)}]"
-                elif col.min is not None:
-                    exp = f"values >= {_fmt_bound(col.min)}"
-                else:
-                    exp = f"values <= {_fmt_bound(col.max)}"
+                exp = range_expected(col)
                 bad_vals = pd.unique(nn[bad_mask])
                 probs.append(Problem(table, col.name, exp,
                                      f"{_rows(n_bad)} out of range (e.g. {_examples(bad_vals)})", "range"))

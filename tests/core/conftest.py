@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from leokit import schema as S
+from leokit.validation import normalise_frame
 
 
 def valid_frame(name: str, n: int = 4) -> pd.DataFrame:
@@ -46,7 +47,8 @@ def valid_frame(name: str, n: int = 4) -> pd.DataFrame:
             data[c.name] = pd.Series(pd.to_datetime(vals)).astype("datetime64[ns]")
         else:
             data[c.name] = pd.Series(vals, dtype=object)
-    return pd.DataFrame(data)
+    # canonical as load_table would leave it (e.g. LSOA codes upper case), so a valid frame needs no repair
+    return normalise_frame(pd.DataFrame(data), name, casts=False)[0]
 
 
 def write_table(df: pd.DataFrame, root: Path, name: str, database: str | None = None) -> Path:

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from leokit import db
@@ -51,7 +51,8 @@ def _inject(df: pd.DataFrame, col: S.Column, how: str, row: int) -> pd.DataFrame
     elif how == "values":
         if col.kind == "str":
             df[c] = df[c].astype(object)
-            df.loc[row, c] = str(col.values[0]).lower() + " " if isinstance(col.values[0], str) else "??"
+            # not a code in any case or padding (load_table upper-cases codes and strips blanks, with a warning)
+            df.loc[row, c] = "??"
         else:
             df[c] = df[c].astype("float64")
             df.loc[row, c] = 987654
@@ -95,6 +96,7 @@ def test_sql_validation_says_what_the_loader_says(valid, tmp_path_factory, data)
         how = data.draw(st.sampled_from(_violations(col)), label="violation")
         df = _inject(df, col, how, data.draw(st.integers(0, 5), label="row"))
         injected.append((col.name, how))
+    assume(len(df.columns) > 0)  # a Parquet file with no columns reads as 0 rows in pandas (another error)
     if data.draw(st.booleans(), label="duplicate a row") and sch.key:
         df = pd.concat([df, df.iloc[[1]]], ignore_index=True)
     root = tmp_path_factory.mktemp("data")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -17,6 +16,7 @@ from leokit.errors import (
     RowsDroppedWarning,
     SchemaError,
     did_you_mean,
+    notify,
     numeric_values,
 )
 from leokit.schema import PERSON, PMR
@@ -126,7 +126,7 @@ def check_input(df: pd.DataFrame, table: str, columns: Sequence[str], frame: str
     except SchemaError as e:
         raise _as_derivation_error(e) from None
     if notes:
-        warnings.warn(f"{name}: input normalised before use: " + "; ".join(notes), InputChangedWarning, stacklevel=3)
+        notify(InputChangedWarning, f"{name}: input normalised before use: " + "; ".join(notes), "leokit.derive")
     return out
 
 
@@ -145,11 +145,11 @@ def check_mapping(mapping: pd.DataFrame, mapping_key: str, person_col: str) -> p
     return check_input(mapping, table, [PERSON, mapping_key], f"person mapping ({table})", check_key=False)
 
 
-def warn_dropped(n: int, n_in: int, frame: str, why: str, *, stacklevel: int = 3) -> None:
+def warn_dropped(n: int, n_in: int, frame: str, why: str) -> None:
     """Issue a :class:`~leokit.errors.RowsDroppedWarning`: ``n`` of the ``n_in`` rows of ``frame`` dropped, and why
     (the rule for functions that return no report)."""
     if n:
-        warnings.warn(f"{frame}: {n:,} of {n_in:,} rows dropped: {why}", RowsDroppedWarning, stacklevel=stacklevel)
+        notify(RowsDroppedWarning, f"{frame}: {n:,} of {n_in:,} rows dropped: {why}", "leokit.derive")
 
 
 def require_rows(df: pd.DataFrame, frame: str, hint: str = "") -> None:
@@ -261,7 +261,7 @@ def format_years(years) -> str:
     return ", ".join(parts)
 
 
-def report_gap(message: str, on_gap: str = "warn", *, stacklevel: int = 3) -> None:
+def report_gap(message: str, on_gap: str = "warn") -> None:
     """Report that the tables passed do not cover a window: the kit's one coverage policy.
 
     ``on_gap="warn"`` (the default of every windowed derivation) issues a
@@ -274,7 +274,7 @@ def report_gap(message: str, on_gap: str = "warn", *, stacklevel: int = 3) -> No
         raise CoverageError(message, table="coverage",
                             problems=[Problem("coverage", None, "tables covering the window", message, "other")])
     if on_gap == "warn":
-        warnings.warn(message, CoverageWarning, stacklevel=stacklevel)
+        notify(CoverageWarning, message, "leokit.derive")
 
 
 def attach_person(
@@ -311,7 +311,7 @@ def attach_person(
     except SchemaError as e:
         raise _as_derivation_error(e) from None
     if notes:
-        warnings.warn(f"{frame}: join keys normalised: " + "; ".join(notes), InputChangedWarning, stacklevel=3)
+        notify(InputChangedWarning, f"{frame}: join keys normalised: " + "; ".join(notes), "leokit.derive")
     m = mapping[[mapping_key, person_col]]
     m = m[(m[mapping_key].notna() & m[person_col].notna()).to_numpy(dtype=bool)]
     if not m[mapping_key].is_unique:  # one owner per key: the smallest person id
@@ -334,10 +334,9 @@ def attach_person(
     out = df.iloc[np.flatnonzero(keep)].reset_index(drop=True)
     out[person_col] = m[person_col].to_numpy()[pos[keep]]
     n_miss = int(df[key_col].isna().sum())
-    warn_dropped(n_miss, len(df), frame, f"missing {key_col}", stacklevel=3)
+    warn_dropped(n_miss, len(df), frame, f"missing {key_col}")
     warn_dropped(len(df) - len(out) - n_miss, len(df), frame,
-                 f"{key_col} not in the {_MAP_TABLES.get(mapping_key, 'person mapping')} (cannot be linked to a person)",
-                 stacklevel=3)
+                 f"{key_col} not in the {_MAP_TABLES.get(mapping_key, 'person mapping')} (cannot be linked to a person)")
     return out
 
 

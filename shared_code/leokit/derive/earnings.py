@@ -10,7 +10,6 @@ Tax years keep the LEO coding (``TaxYear`` = 200405 for 6 April 2004 - 5 April 2
 
 from __future__ import annotations
 
-import warnings
 
 from importlib import resources
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from leokit.schema import FIRST_SA_TAX_YEAR
-from leokit.errors import InputChangedWarning
+from leokit.errors import InputChangedWarning, notify
 from leokit.derive._common import (check_input, warn_dropped, PERSON, DerivationError, as_numeric, as_taxyear, attach_person, group_index, report_gap,
                       require_columns)
 from leokit.derive.registry import derived
@@ -79,8 +78,7 @@ def annual_paye_earnings(leo_earnings: pd.DataFrame, edukey_map: pd.DataFrame | 
     v = as_numeric(d["Earnings"], "leo_earnings", "Earnings").to_numpy()
     n_neg = int((v < 0).sum())
     if n_neg:
-        warnings.warn(f"leo_earnings: column 'Earnings': {n_neg:,} negative values set to 0 (HMRC's rule)",
-                      InputChangedWarning, stacklevel=2)
+        notify(InputChangedWarning, f"leo_earnings: column 'Earnings': {n_neg:,} negative values set to 0 (HMRC's rule)", "leokit.derive")
     v = np.where(v < 0, 0.0, v)
     gid, out = group_index(d, [pc, "TaxYear"])
     ok = gid >= 0
@@ -126,7 +124,7 @@ def sa_earnings(leo_self_assessment: pd.DataFrame, edukey_map: pd.DataFrame | No
     d = d.assign(TaxYear=as_taxyear(d["TaxYear"], "leo_self_assessment"))
     early = (d["TaxYear"] < first_taxyear).to_numpy(dtype=bool)
     warn_dropped(int(early.sum()), len(d), "leo_self_assessment",
-                 f"TaxYear before {first_taxyear} (self-assessment is robust only from 2013/14)", stacklevel=2)
+                 f"TaxYear before {first_taxyear} (self-assessment is robust only from 2013/14)")
     d = d[~early]
     d = check_input(d, "leo_self_assessment", ["Edukey", "TaxYear"])  # kinds, range, duplicated records
     if edukey_map is not None:

@@ -150,7 +150,7 @@ def _subjects(d: pd.DataFrame, cah_groups, on_gap: str, fn: str) -> np.ndarray:
                 report_gap(f"{fn}: {int(need.sum()):,} first-degree records (HESA years {yrs}) have a CAH subject "
                            "(HE_XCAH01_1) but no JACS code, and the kit has no CAH -> subject group mapping (see "
                            "leokit.derive.cah_subject_group); their subject group is missing. Pass cah_groups={...} "
-                           "built from your extract's CAH version, or on_gap='ignore'", on_gap, stacklevel=4)
+                           "built from your extract's CAH version, or on_gap='ignore'", on_gap)
     return grp.to_numpy(dtype=object)
 
 

@@ -47,9 +47,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-import warnings
 
-from leokit.errors import InputChangedWarning, SchemaError
+from leokit.errors import InputChangedWarning, SchemaError, notify
 from leokit.schema import LAST_TAX_YEAR
 from leokit.validation import check_join_keys
 from leokit.years import yag_taxyear
@@ -209,8 +208,7 @@ def _align_person(frame: pd.DataFrame, person_col: str, owners, what: str) -> pd
     except SchemaError as e:
         raise DerivationError(str(e), table=what, problems=e.problems) from None
     if notes:
-        warnings.warn(f"{what}: person ids normalised to match the edukey_map: " + "; ".join(notes),
-                      InputChangedWarning, stacklevel=4)
+        notify(InputChangedWarning, f"{what}: person ids normalised to match the edukey_map: " + "; ".join(notes), "leokit.derive")
     return out
 
 
@@ -269,7 +267,7 @@ def _attach_flagged(out: pd.DataFrame, outcomes, linked: np.ndarray, *, person_c
                 cols[c] = col.iloc[idx].reset_index(drop=True).where(pd.Series(hit & linked))
     if gaps:
         report_gap(f"{name}: outcome frames do not cover every tax year asked for (rows outside a frame's years "
-                   "would read as 'linked, no record'): " + "; ".join(gaps), on_gap, stacklevel=4)
+                   "would read as 'linked, no record'): " + "; ".join(gaps), on_gap)
     out["observed"] = observed.astype("int64")
     out["linked"] = pd.array(linked.astype("int64"), dtype="Int64")
     out["has_record"] = pd.arrays.IntegerArray(hit_any.astype("int64"), ~linked)
