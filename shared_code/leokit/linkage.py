@@ -238,18 +238,14 @@ def link(
     unmatched_left, unmatched_right = nl - matched_left, nr - matched_right
     dropped_left, dropped_right = unmatched_left - kept_l, unmatched_right - kept_r
     dropped: dict[str, int] = {}
-    if dropped_left:
-        nn = int(lnull.sum())
-        if nn:
-            dropped["left rows with a missing key"] = nn
-        if dropped_left - nn:
-            dropped["left rows with no match in right"] = dropped_left - nn
-    if dropped_right:
-        nn = int(rnull.sum())
-        if nn:
-            dropped["right rows with a missing key (not in output)"] = nn
-        if dropped_right - nn:
-            dropped["right rows with no match in left (not in output)"] = dropped_right - nn
+    for side, other, n_dropped, null, tail in (("left", "right", dropped_left, lnull, ""),
+                                               ("right", "left", dropped_right, rnull, " (not in output)")):
+        if n_dropped:  # the dropped rows of one side: those with a missing key, then those with no match
+            nn = int(null.sum())
+            if nn:
+                dropped[f"{side} rows with a missing key{tail}"] = nn
+            if n_dropped - nn:
+                dropped[f"{side} rows with no match in {other}{tail}"] = n_dropped - nn
     out = out.drop(columns=[c for c in (_TMP_K, _TMP_L, _TMP_R, _TMP_M) if c in out.columns])
     rep = MatchReport(
         name=label, how=how, expect=expect,
